@@ -1,0 +1,3 @@
+from bulk_sync.cli import main
+
+main()

@@ -1,0 +1,125 @@
+"""The sandbox's control API (`/_sandbox/`): teams, faults, stats, reset.
+
+Every route wants the header `X-Sandbox-Admin: TOKEN`; without it, 401.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request
+from pydantic import BaseModel
+
+from .faults import FaultPlan, FaultSpecError
+from .models import StoreError
+from .runtime import Sandbox
+
+
+def _sandbox(request: Request) -> Sandbox:
+    sandbox: Sandbox = request.app.state.sandbox
+    return sandbox
+
+
+def _admin(
+    request: Request,
+    x_sandbox_admin: Annotated[str | None, Header(description="The admin token")] = None,
+) -> None:
+    token = _sandbox(request).settings.admin_token
+    if x_sandbox_admin is None or not hmac.compare_digest(
+        x_sandbox_admin.encode(), token.encode()
+    ):
+        raise HTTPException(401, "Missing or invalid X-Sandbox-Admin header")
+
+
+router = APIRouter(prefix="/_sandbox", tags=["sandbox control"], dependencies=[Depends(_admin)])
+SandboxDep = Annotated[Sandbox, Depends(_sandbox)]
+
+
+class TeamIn(BaseModel):
+    apiKey: str | None = None
+
+
+class UserOut(BaseModel):
+    id: str
+    firstName: str
+    lastName: str
+    email: str
+
+
+class StageOut(BaseModel):
+    id: str
+    name: str
+
+
+class TeamOut(BaseModel):
+    teamId: str
+    apiKey: str
+    users: list[UserOut]
+    crmStages: list[StageOut]
+
+
+@router.post("/teams", status_code=201, response_model=TeamOut)
+def create_team(sandbox: SandboxDep, body: Annotated[TeamIn | None, Body()] = None) -> Any:
+    """A new team seeded like the default one, with its own API key.
+
+    The API lists neither users nor CRM stages, so their ids come back here.
+    """
+    try:
+        team = sandbox.store.create_team(sandbox.seed, body.apiKey if body else None)
+    except StoreError as exc:
+        raise HTTPException(400, exc.message) from None
+    return {
+        "teamId": team.team_id,
+        "apiKey": team.api_key,
+        "users": [{"id": u.id, "firstName": u.first_name, "lastName": u.last_name,
+                   "email": u.email} for u in team.users],
+        "crmStages": [{"id": st.id, "name": st.name} for st in team.crm_stages],
+    }
+
+
+def _faults_view(sandbox: Sandbox) -> dict[str, Any]:
+    plan = sandbox.faults.plan
+    return {"faults": plan.as_dict(), "seed": sandbox.faults.seed, "latency_ms": plan.latency_ms}
+
+
+@router.get("/faults")
+def get_faults(sandbox: SandboxDep) -> dict[str, Any]:
+    return _faults_view(sandbox)
+
+
+@router.put("/faults")
+def set_faults(sandbox: SandboxDep, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    """Set fault probabilities, e.g. `{"429": 0.1, "drop_after": 0.05}`; `{}` turns them off.
+
+    Two optional keys besides the kinds: `seed` restarts the sequence from that seed,
+    `latency_ms` sets what a `latency` fault adds. The sequence restarts either way.
+    """
+    values = dict(body)
+    seed = values.pop("seed", None)
+    latency = values.pop("latency_ms", sandbox.faults.plan.latency_ms)
+    try:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise FaultSpecError("seed must be an integer")
+        if isinstance(latency, bool) or not isinstance(latency, int):
+            raise FaultSpecError("latency_ms must be an integer")
+        plan = FaultPlan.from_mapping(values, latency_ms=latency)
+    except FaultSpecError as exc:
+        raise HTTPException(400, str(exc)) from None
+    sandbox.faults.configure(plan, seed)
+    return _faults_view(sandbox)
+
+
+@router.get("/stats")
+def stats(sandbox: SandboxDep) -> dict[str, Any]:
+    """Requests answered by (method, route, status), faults injected, contacts per team."""
+    requests, faults = sandbox.stats.snapshot()
+    teams = [{"teamId": t, "contacts": n} for t, n in sandbox.store.contact_counts()]
+    return {"requests": requests, "faults": faults, "teams": teams}
+
+
+@router.post("/reset")
+def reset(sandbox: SandboxDep) -> dict[str, str]:
+    """Every team's data and every counter back to the seed."""
+    sandbox.reset()
+    return {"message": "Sandbox reset"}
