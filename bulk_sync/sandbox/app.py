@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -38,7 +40,47 @@ def create_app(settings: SandboxSettings | None = None, *, sandbox: Sandbox | No
     app.add_exception_handler(StoreError, _store_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _request_invalid)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return Gateway(app, sandbox, api.router.routes)
+
+
+_ERROR_REF = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+_GATEWAY_RESPONSES = {
+    "401": {"description": "Missing or invalid X-API-Key", **_ERROR_REF},
+    "429": {
+        "description": "Rate limit exceeded",
+        "headers": {"Retry-After": {"schema": {"type": "string"},
+                                    "description": "Seconds to wait"}},
+        **_ERROR_REF,
+    },
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's description, corrected to what the sandbox answers.
+
+    Invalid input is a 400 in echowin's words, never FastAPI's 422; the gateway may
+    answer any API route with 401 or 429.
+    """
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                         routes=app.routes)
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", {"description": "Validation error", **_ERROR_REF})
+            if path.startswith("/api/"):
+                responses.update(_GATEWAY_RESPONSES)
+            elif path.startswith("/_sandbox/"):
+                responses["401"] = {"description": "Missing or invalid X-Sandbox-Admin",
+                                    **_ERROR_REF}
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    app.openapi_schema = schema
+    return schema
 
 
 def _safe(text: str) -> str:
@@ -72,4 +114,15 @@ async def _request_invalid(request: Request, exc: RequestValidationError) -> JSO
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names only the first route that matched the path; a path served by
+        # several routes (GET and POST /contacts) allows all their methods. A literal
+        # path (/contacts/bulk) speaks for itself over a template that also matches it.
+        path = request.url.path
+        routes = [r for r in api.router.routes
+                  if isinstance(r, APIRoute) and r.path_regex.match(path)]
+        literal = [r for r in routes if r.path == path]
+        allowed = {m for r in literal or routes for m in r.methods}
+        headers["Allow"] = ", ".join(sorted(allowed))
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)

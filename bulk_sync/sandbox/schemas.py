@@ -30,16 +30,29 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+# Described in the OpenAPI document but checked by the store, in echowin's words.
+_NOT_BLANK = {"pattern": r"\S"}
+_EMAIL = {"pattern": r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"}
+_NUMBER = {"pattern": "[0-9]"}
+_COLOR = {"pattern": "^#[0-9A-Fa-f]{6}$"}
+
+
 class NoteIn(_In):
-    note: Text
-    type: Text | None = None
+    note: Text = Field(json_schema_extra=_NOT_BLANK)
+    type: Text | None = Field(default=None, json_schema_extra={"enum": [*m.NOTE_TYPES, None]})
 
 
 class ContactIn(_In):
+    # `number` is required, but a missing one is the store's to report, in its words.
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["number"]})
+
     firstName: Text | None = None
     lastName: Text | None = None
-    email: Text | None = None
-    number: Text | None = Field(default=None, description="Required; cleaned to digits")
+    email: Text | None = Field(default=None, json_schema_extra=_EMAIL)
+    number: Text | None = Field(
+        default=None, description="Cleaned to its digits and one leading +",
+        json_schema_extra=_NUMBER,
+    )
     carrier: Text | None = None
     customFields: dict[Text, Any] | None = None
     tagIds: list[Text] | None = None
@@ -68,8 +81,8 @@ class ContactIn(_In):
 class ContactUpdateIn(_In):
     firstName: Text | None = None
     lastName: Text | None = None
-    email: Text | None = None
-    number: Text | None = None
+    email: Text | None = Field(default=None, json_schema_extra=_EMAIL)
+    number: Text | None = Field(default=None, json_schema_extra=_NUMBER)
     carrier: Text | None = None
     customFields: dict[Text, Any] | None = None
     crmStageId: Text | None = None
@@ -106,10 +119,11 @@ _SNAKE = {
 
 
 class BulkIn(_In):
-    # Items are checked one by one: a malformed item is counted, not fatal.
+    # Items are checked one by one: a malformed item is counted as an error, not fatal,
+    # so the description promises no more of an item than the server checks up front.
     contacts: list[Any] = Field(
-        description="Contact objects as for POST /api/v1/contacts (1 to 100)",
-        json_schema_extra={"items": {"$ref": "#/components/schemas/ContactIn"}},
+        min_length=1, max_length=100,
+        description="Contact objects as for POST /api/v1/contacts (ContactIn)",
     )
 
 
@@ -122,8 +136,8 @@ class BoardIdsIn(_In):
 
 
 class TagIn(_In):
-    name: Text
-    color: Text | None = None
+    name: Text = Field(json_schema_extra=_NOT_BLANK)
+    color: Text | None = Field(default=None, json_schema_extra=_COLOR)
 
 
 # -- responses ------------------------------------------------------------------------

@@ -206,3 +206,10 @@ def test_delete_removes_the_contact(team: Team) -> None:
     assert response.json() == {"message": "Contact deleted successfully"}
     assert team.http.get(f"/api/v1/contacts/{created['id']}").status_code == 404
     assert team.http.get("/api/v1/contacts").json()["pagination"]["totalCount"] == 0
+
+
+def test_a_query_parameter_given_twice_is_refused(team: Team) -> None:
+    response = team.http.get("/api/v1/contacts?search=a&search=b")
+    assert response.status_code == 400
+    assert response.json()["details"] == [{"field": "search",
+                                           "message": "Give this parameter once"}]
