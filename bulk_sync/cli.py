@@ -6,6 +6,7 @@ The only module that imports Typer or Rich. Exit codes are the contract's:
 
 from __future__ import annotations
 
+import dataclasses
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -72,13 +73,16 @@ class RateLimitsMode(StrEnum):
     ),
 )
 def sandbox_serve(
-    host: Annotated[str, typer.Option(help="Address to bind; only loopback unless you say so.")]
-    = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to bind; only loopback unless you say so.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 8765,
     db: Annotated[
         Path | None,
-        typer.Option(help="SQLite file that keeps the data across restarts (default: memory).",
-                     dir_okay=False),
+        typer.Option(
+            help="SQLite file that keeps the data across restarts (default: memory).",
+            dir_okay=False,
+        ),
     ] = None,
     api_key: Annotated[str, typer.Option(help="The default team's API key.")] = "sandbox",
     admin_token: Annotated[
@@ -86,19 +90,27 @@ def sandbox_serve(
     ] = None,
     seed: Annotated[
         Path | None,
-        typer.Option(help="Seed YAML for new teams (default: samples/sandbox-seed.yaml).",
-                     exists=True, dir_okay=False),
+        typer.Option(
+            help="Seed YAML for new teams (default: samples/sandbox-seed.yaml).",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
     rate_limits: Annotated[
         RateLimitsMode, typer.Option(help="echowin's limits per team, or none.")
     ] = RateLimitsMode.echowin,
     time_scale: Annotated[
-        float, typer.Option(min=0.001, help="Divide every rate-limit window by N (60: a minute is a second).")
+        float,
+        typer.Option(
+            min=0.001, help="Divide every rate-limit window by N (60: a minute is a second)."
+        ),
     ] = 1.0,
     faults: Annotated[
         str | None,
-        typer.Option(help="Comma list of kind=probability; kinds: 429, 500, 502, 503, latency, "
-                          "drop_before, drop_after, timeout."),
+        typer.Option(
+            help="Comma list of kind=probability; kinds: 429, 500, 502, 503, latency, "
+            "drop_before, drop_after, timeout."
+        ),
     ] = None,
     fault_seed: Annotated[int, typer.Option(help="Seed of the fault sequence.")] = 0,
     latency_ms: Annotated[int, typer.Option(min=0, help="What a latency fault adds.")] = 500,
@@ -119,8 +131,9 @@ def sandbox_serve(
         time_scale=time_scale,
         faults=plan,
         fault_seed=fault_seed,
-        **({"admin_token": admin_token} if admin_token else {}),
     )
+    if admin_token:
+        settings = dataclasses.replace(settings, admin_token=admin_token)
 
     def ready(url: str) -> None:
         out.print(f"echowin sandbox listening on [bold]{url}[/]")

@@ -54,8 +54,8 @@ INVALID: dict[int | str, dict[str, Any]] = {400: {"model": s.ErrorOut}}
 
 def _envelope_extras(store: Store, team: str) -> dict[str, Any]:
     return {
-        "customFieldSchemas": [s.schema_summary_out(f) for f in store.list_custom_fields(team)],
-        "availableTags": [s.tag_ref_out(t) for t in store.available_tags(team)],
+        "customFieldSchemas": [s.schema_summary_out(f) for f in store.custom_fields.all(team)],
+        "availableTags": [s.tag_ref_out(t) for t in store.tags.refs(team)],
     }
 
 
@@ -76,8 +76,13 @@ def list_contacts(
     """A page of the team's contacts."""
     limit = min(limit, MAX_LIMIT)
     tag_ids = [t.strip() for t in (tagIds or "").split(",") if t.strip()]
-    result = store.list_contacts(
-        team, page=page, limit=limit, search=search, sort_by=sortBy, sort_order=sortOrder,
+    result = store.contacts.page(
+        team,
+        page=page,
+        limit=limit,
+        search=search,
+        sort_by=sortBy,
+        sort_order=sortOrder,
         tag_ids=tag_ids,
     )
     return {
@@ -94,14 +99,14 @@ def list_contacts(
 
 @router.post("/contacts", status_code=201, response_model=s.ContactWriteOut, responses=INVALID)
 def create_contact(body: s.ContactIn, store: StoreDep, team: TeamDep) -> Any:
-    contact = store.create_contact(team, body.to_input())
+    contact = store.contacts.create(team, body.to_input())
     return {"data": s.contact_out(contact), "message": "Contact created successfully"}
 
 
 @router.post("/contacts/bulk", status_code=201, response_model=s.BulkOut, responses=INVALID)
 def bulk_create(body: s.BulkIn, store: StoreDep, team: TeamDep) -> Any:
     """Create up to 100 contacts; the summary counts the ones that failed, not which."""
-    summary = store.bulk_create(team, [_bulk_item(item) for item in body.contacts])
+    summary = store.contacts.bulk_create(team, [_bulk_item(item) for item in body.contacts])
     return {
         "message": "Bulk contact creation completed",
         "summary": {
@@ -121,25 +126,26 @@ def _bulk_item(item: Any) -> ContactInput | None:
 
 @router.get("/contacts/custom-fields", response_model=s.CustomFieldsOut)
 def custom_fields(store: StoreDep, team: TeamDep) -> Any:
-    return {"data": [s.custom_field_out(f) for f in store.list_custom_fields(team)]}
+    return {"data": [s.custom_field_out(f) for f in store.custom_fields.all(team)]}
 
 
 @router.get("/contacts/{contactId}", response_model=s.ContactGetOut, responses=NOT_FOUND)
 def get_contact(contactId: str, store: StoreDep, team: TeamDep) -> Any:
-    contact = store.get_contact(team, contactId, with_notes=True)
+    contact = store.contacts.get(team, contactId, with_notes=True)
     return {"data": s.contact_detail_out(contact), **_envelope_extras(store, team)}
 
 
-@router.put("/contacts/{contactId}", response_model=s.ContactWriteOut,
-            responses={**NOT_FOUND, **INVALID})
+@router.put(
+    "/contacts/{contactId}", response_model=s.ContactWriteOut, responses={**NOT_FOUND, **INVALID}
+)
 def update_contact(contactId: str, body: s.ContactUpdateIn, store: StoreDep, team: TeamDep) -> Any:
-    contact = store.update_contact(team, contactId, body.to_input())
+    contact = store.contacts.update(team, contactId, body.to_input())
     return {"data": s.contact_out(contact), "message": "Contact updated successfully"}
 
 
 @router.delete("/contacts/{contactId}", response_model=s.MessageOut, responses=NOT_FOUND)
 def delete_contact(contactId: str, store: StoreDep, team: TeamDep) -> Any:
-    store.delete_contact(team, contactId)
+    store.contacts.delete(team, contactId)
     return {"message": "Contact deleted successfully"}
 
 
@@ -148,39 +154,55 @@ def delete_contact(contactId: str, store: StoreDep, team: TeamDep) -> Any:
 
 @router.get("/contacts/{contactId}/notes", response_model=s.NotesOut, responses=NOT_FOUND)
 def list_notes(contactId: str, store: StoreDep, team: TeamDep) -> Any:
-    return {"data": [s.note_out(n) for n in store.list_notes(team, contactId)]}
+    return {"data": [s.note_out(n) for n in store.notes.for_contact(team, contactId)]}
 
 
-@router.post("/contacts/{contactId}/notes", status_code=201, response_model=s.NoteCreatedOut,
-             responses={**NOT_FOUND, **INVALID})
+@router.post(
+    "/contacts/{contactId}/notes",
+    status_code=201,
+    response_model=s.NoteCreatedOut,
+    responses={**NOT_FOUND, **INVALID},
+)
 def create_note(contactId: str, body: s.NoteIn, store: StoreDep, team: TeamDep) -> Any:
-    note = store.add_note(team, contactId, body.note, body.type)
+    note = store.notes.add(team, contactId, body.note, body.type)
     return {"data": s.note_out(note), "message": "Note created successfully"}
 
 
 # -- assignments ----------------------------------------------------------------------
 
 
-@router.get("/contacts/{contactId}/assignments", response_model=s.AssignmentsOut,
-            responses=NOT_FOUND)
+@router.get(
+    "/contacts/{contactId}/assignments", response_model=s.AssignmentsOut, responses=NOT_FOUND
+)
 def list_assignments(contactId: str, store: StoreDep, team: TeamDep) -> Any:
-    return {"data": [s.assignment_out(a) for a in store.list_assignments(team, contactId)]}
+    return {"data": [s.assignment_out(a) for a in store.assignments.for_contact(team, contactId)]}
 
 
-@router.post("/contacts/{contactId}/assignments", status_code=201,
-             response_model=s.AssignmentsChangedOut, responses={**NOT_FOUND, **INVALID})
+@router.post(
+    "/contacts/{contactId}/assignments",
+    status_code=201,
+    response_model=s.AssignmentsChangedOut,
+    responses={**NOT_FOUND, **INVALID},
+)
 def add_assignments(contactId: str, body: s.UserIdsIn, store: StoreDep, team: TeamDep) -> Any:
-    added = store.assign_users(team, contactId, body.userIds, replace=False)
-    return {"data": [s.assignment_out(a) for a in added],
-            "message": f"Added {len(added)} assignment(s)"}
+    added = store.assignments.assign(team, contactId, body.userIds, replace=False)
+    return {
+        "data": [s.assignment_out(a) for a in added],
+        "message": f"Added {len(added)} assignment(s)",
+    }
 
 
-@router.put("/contacts/{contactId}/assignments", response_model=s.AssignmentsChangedOut,
-            responses={**NOT_FOUND, **INVALID})
+@router.put(
+    "/contacts/{contactId}/assignments",
+    response_model=s.AssignmentsChangedOut,
+    responses={**NOT_FOUND, **INVALID},
+)
 def replace_assignments(contactId: str, body: s.UserIdsIn, store: StoreDep, team: TeamDep) -> Any:
-    every = store.assign_users(team, contactId, body.userIds, replace=True)
-    return {"data": [s.assignment_out(a) for a in every],
-            "message": "Assignments updated successfully"}
+    every = store.assignments.assign(team, contactId, body.userIds, replace=True)
+    return {
+        "data": [s.assignment_out(a) for a in every],
+        "message": "Assignments updated successfully",
+    }
 
 
 # -- boards ---------------------------------------------------------------------------
@@ -188,35 +210,56 @@ def replace_assignments(contactId: str, body: s.UserIdsIn, store: StoreDep, team
 
 @router.get("/contacts/{contactId}/boards", response_model=s.BoardsOut, responses=NOT_FOUND)
 def contact_boards(contactId: str, store: StoreDep, team: TeamDep) -> Any:
-    return {"data": [s.board_out(b) for b in store.list_boards(team, contactId)]}
+    return {"data": [s.board_out(b) for b in store.boards.for_contact(team, contactId)]}
 
 
-@router.post("/contacts/{contactId}/boards", response_model=s.BoardChangeOut, responses={**NOT_FOUND, **INVALID})
+@router.post(
+    "/contacts/{contactId}/boards",
+    response_model=s.BoardChangeOut,
+    responses={**NOT_FOUND, **INVALID},
+)
 def add_boards(contactId: str, body: s.BoardIdsIn, store: StoreDep, team: TeamDep) -> Any:
-    change = store.set_contact_boards(team, contactId, body.boardIds, replace=False)
+    change = store.boards.place(team, contactId, body.boardIds, replace=False)
     boards = [{"id": b.id, "name": b.name} for b in change.boards]
-    return {"data": {"message": f"Contact assigned to {len(boards)} boards successfully",
-                     "boards": boards}}
+    return {
+        "data": {
+            "message": f"Contact assigned to {len(boards)} boards successfully",
+            "boards": boards,
+        }
+    }
 
 
-@router.put("/contacts/{contactId}/boards", response_model=s.BoardChangeOut, responses={**NOT_FOUND, **INVALID})
+@router.put(
+    "/contacts/{contactId}/boards",
+    response_model=s.BoardChangeOut,
+    responses={**NOT_FOUND, **INVALID},
+)
 def replace_boards(contactId: str, body: s.BoardIdsIn, store: StoreDep, team: TeamDep) -> Any:
-    change = store.set_contact_boards(team, contactId, body.boardIds, replace=True)
-    return {"data": {"message": "Contact board assignments updated successfully",
-                     "removedFrom": change.removed_from, "addedTo": change.added_to,
-                     "boards": [{"id": b.id, "name": b.name} for b in change.boards]}}
+    change = store.boards.place(team, contactId, body.boardIds, replace=True)
+    return {
+        "data": {
+            "message": "Contact board assignments updated successfully",
+            "removedFrom": change.removed_from,
+            "addedTo": change.added_to,
+            "boards": [{"id": b.id, "name": b.name} for b in change.boards],
+        }
+    }
 
 
 @router.delete("/contacts/{contactId}/boards", response_model=s.BoardChangeOut, responses=NOT_FOUND)
 def remove_boards(contactId: str, store: StoreDep, team: TeamDep) -> Any:
-    change = store.set_contact_boards(team, contactId, None, replace=True)
-    return {"data": {"message": "Contact removed from all boards successfully",
-                     "removedFrom": change.removed_from}}
+    change = store.boards.place(team, contactId, None, replace=True)
+    return {
+        "data": {
+            "message": "Contact removed from all boards successfully",
+            "removedFrom": change.removed_from,
+        }
+    }
 
 
 @router.get("/boards", response_model=s.BoardsOut)
 def list_boards(store: StoreDep, team: TeamDep) -> Any:
-    return {"data": [s.board_out(b) for b in store.list_boards(team)]}
+    return {"data": [s.board_out(b) for b in store.boards.all(team)]}
 
 
 # -- tags -----------------------------------------------------------------------------
@@ -224,14 +267,19 @@ def list_boards(store: StoreDep, team: TeamDep) -> Any:
 
 @router.get("/tags", response_model=s.TagsOut)
 def list_tags(store: StoreDep, team: TeamDep) -> Any:
-    return {"data": [s.tag_out(t) for t in store.list_tags(team)]}
+    return {"data": [s.tag_out(t) for t in store.tags.all(team)]}
 
 
 @router.post("/tags", status_code=201, response_model=s.TagCreatedOut, responses=INVALID)
 def create_tag(body: s.TagIn, store: StoreDep, team: TeamDep) -> Any:
-    tag = store.create_tag(team, body.name, body.color)
+    tag = store.tags.create(team, body.name, body.color)
     return {
-        "data": {"id": tag.id, "name": tag.name, "color": tag.color,
-                 "createdAt": tag.created_at, "updatedAt": tag.updated_at},
+        "data": {
+            "id": tag.id,
+            "name": tag.name,
+            "color": tag.color,
+            "createdAt": tag.created_at,
+            "updatedAt": tag.updated_at,
+        },
         "message": "Tag created successfully",
     }

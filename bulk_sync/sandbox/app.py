@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
@@ -24,7 +24,9 @@ write 60, bulk 10 a minute) unless the server runs with `--rate-limits off`.
 """
 
 
-def create_app(settings: SandboxSettings | None = None, *, sandbox: Sandbox | None = None) -> Gateway:
+def create_app(
+    settings: SandboxSettings | None = None, *, sandbox: Sandbox | None = None
+) -> Gateway:
     """A ready ASGI app for one sandbox; pass `sandbox` to share state with the caller."""
     sandbox = sandbox or Sandbox(settings or SandboxSettings())
     app = FastAPI(
@@ -44,13 +46,16 @@ def create_app(settings: SandboxSettings | None = None, *, sandbox: Sandbox | No
     return Gateway(app, sandbox, api.router.routes)
 
 
-_ERROR_REF = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+_ERROR_REF = {
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+}
 _GATEWAY_RESPONSES = {
     "401": {"description": "Missing or invalid X-API-Key", **_ERROR_REF},
     "429": {
         "description": "Rate limit exceeded",
-        "headers": {"Retry-After": {"schema": {"type": "string"},
-                                    "description": "Seconds to wait"}},
+        "headers": {
+            "Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait"}
+        },
         **_ERROR_REF,
     },
 }
@@ -64,8 +69,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     """
     if app.openapi_schema:
         return app.openapi_schema
-    schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                         routes=app.routes)
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
     for path, operations in schema["paths"].items():
         for operation in operations.values():
             responses = operation["responses"]
@@ -74,8 +80,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             if path.startswith("/api/"):
                 responses.update(_GATEWAY_RESPONSES)
             elif path.startswith("/_sandbox/"):
-                responses["401"] = {"description": "Missing or invalid X-Sandbox-Admin",
-                                    **_ERROR_REF}
+                responses["401"] = {
+                    "description": "Missing or invalid X-Sandbox-Admin",
+                    **_ERROR_REF,
+                }
     components = schema.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
@@ -97,7 +105,9 @@ async def _invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
 
 
 async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
-    return JSONResponse({"error": exc.message}, status_code=404 if isinstance(exc, NotFound) else 400)
+    return JSONResponse(
+        {"error": exc.message}, status_code=404 if isinstance(exc, NotFound) else 400
+    )
 
 
 async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -109,7 +119,9 @@ async def _request_invalid(request: Request, exc: RequestValidationError) -> JSO
             where, message = "body", "Invalid JSON"
         else:
             message = str(err.get("msg", "Invalid value"))
-        details.append({"field": _safe(where or (loc[0] if loc else "body")), "message": _safe(message)})
+        details.append(
+            {"field": _safe(where or (loc[0] if loc else "body")), "message": _safe(message)}
+        )
     return JSONResponse(_validation_body(details), status_code=400)
 
 
@@ -120,9 +132,10 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
         # several routes (GET and POST /contacts) allows all their methods. A literal
         # path (/contacts/bulk) speaks for itself over a template that also matches it.
         path = request.url.path
-        routes = [r for r in api.router.routes
-                  if isinstance(r, APIRoute) and r.path_regex.match(path)]
+        routes = [
+            r for r in api.router.routes if isinstance(r, APIRoute) and r.path_regex.match(path)
+        ]
         literal = [r for r in routes if r.path == path]
-        allowed = {m for r in literal or routes for m in r.methods}
+        allowed = {m for r in literal or routes for m in r.methods or ()}
         headers["Allow"] = ", ".join(sorted(allowed))
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)

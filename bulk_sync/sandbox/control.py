@@ -26,9 +26,7 @@ def _admin(
     x_sandbox_admin: Annotated[str | None, Header(description="The admin token")] = None,
 ) -> None:
     token = _sandbox(request).settings.admin_token
-    if x_sandbox_admin is None or not hmac.compare_digest(
-        x_sandbox_admin.encode(), token.encode()
-    ):
+    if x_sandbox_admin is None or not hmac.compare_digest(x_sandbox_admin.encode(), token.encode()):
         raise HTTPException(401, "Missing or invalid X-Sandbox-Admin header")
 
 
@@ -66,14 +64,16 @@ def create_team(sandbox: SandboxDep, body: Annotated[TeamIn | None, Body()] = No
     The API lists neither users nor CRM stages, so their ids come back here.
     """
     try:
-        team = sandbox.store.create_team(sandbox.seed, body.apiKey if body else None)
+        team = sandbox.store.teams.create(sandbox.seed, body.apiKey if body else None)
     except StoreError as exc:
         raise HTTPException(400, exc.message) from None
     return {
         "teamId": team.team_id,
         "apiKey": team.api_key,
-        "users": [{"id": u.id, "firstName": u.first_name, "lastName": u.last_name,
-                   "email": u.email} for u in team.users],
+        "users": [
+            {"id": u.id, "firstName": u.first_name, "lastName": u.last_name, "email": u.email}
+            for u in team.users
+        ],
         "crmStages": [{"id": st.id, "name": st.name} for st in team.crm_stages],
     }
 
@@ -114,7 +114,7 @@ def set_faults(sandbox: SandboxDep, body: Annotated[dict[str, Any], Body()]) -> 
 def stats(sandbox: SandboxDep) -> dict[str, Any]:
     """Requests answered by (method, route, status), faults injected, contacts per team."""
     requests, faults = sandbox.stats.snapshot()
-    teams = [{"teamId": t, "contacts": n} for t, n in sandbox.store.contact_counts()]
+    teams = [{"teamId": t, "contacts": n} for t, n in sandbox.store.teams.contact_counts()]
     return {"requests": requests, "faults": faults, "teams": teams}
 
 

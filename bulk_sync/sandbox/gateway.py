@@ -70,10 +70,12 @@ class Gateway:
                 return
 
         if fault in REFUSALS:
-            status = int(fault)  # type: ignore[arg-type]
+            status = int(fault)
             if status == 429:
-                retry = format_seconds(1.0 / (limiter.time_scale if limiter else 1.0),
-                                       whole=limiter is None or limiter.time_scale == 1)
+                retry = format_seconds(
+                    1.0 / (limiter.time_scale if limiter else 1.0),
+                    whole=limiter is None or limiter.time_scale == 1,
+                )
                 body = {"error": f"Rate limit exceeded. Please retry after {retry} seconds."}
                 extra = [*rate_headers, (b"retry-after", retry.encode())]
             else:
@@ -93,8 +95,7 @@ class Gateway:
             if message["type"] == "http.response.start":
                 status_seen = message["status"]
                 if rate_headers:
-                    message = {**message, "headers": [*message.get("headers", []),
-                                                      *rate_headers]}
+                    message = {**message, "headers": [*message.get("headers", []), *rate_headers]}
             if not swallow:
                 await send(message)
 
@@ -126,18 +127,20 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def _respond(
-    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()  # type: ignore[assignment]
+    send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
 ) -> None:
     payload = json.dumps(body).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(payload)).encode()),
-            *headers,
-        ],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 

@@ -79,6 +79,9 @@ def check_custom_fields(
         if not isinstance(value, str | int | float | bool):
             errors.append(FieldError(where, "Value must be a string, number or boolean"))
             continue
+        if isinstance(value, str) and not _is_unicode(value):
+            errors.append(FieldError(where, "Text must be valid Unicode"))
+            continue
         schema = schemas.get(key)
         if schema is not None:
             problem = _check_typed_value(schema, value)
@@ -88,16 +91,21 @@ def check_custom_fields(
 
 
 def _check_typed_value(schema: CustomFieldSchema, value: str | int | float | bool) -> str | None:
-    if schema.type == "select" and schema.options is not None:
-        if value not in schema.options:
-            return f"Invalid option for {schema.label}: must be one of {', '.join(schema.options)}"
-    elif schema.type == "number":
-        if isinstance(value, bool) or not _is_number(value):
-            return f"{schema.label} must be a number"
-    elif schema.type == "date":
-        if not isinstance(value, str) or not _is_iso_date(value):
-            return f"{schema.label} must be a date (YYYY-MM-DD)"
+    if schema.type == "select" and schema.options is not None and value not in schema.options:
+        return f"Invalid option for {schema.label}: must be one of {', '.join(schema.options)}"
+    if schema.type == "number" and (isinstance(value, bool) or not _is_number(value)):
+        return f"{schema.label} must be a number"
+    if schema.type == "date" and (not isinstance(value, str) or not _is_iso_date(value)):
+        return f"{schema.label} must be a date (YYYY-MM-DD)"
     return None
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, which JSON can carry
+        return False
+    return True
 
 
 def _is_number(value: str | int | float) -> bool:

@@ -76,28 +76,26 @@ class Sandbox:
         self.settings = settings
         self.seed: Seed = load_seed(settings.seed)
         self.store = Store(settings.db)
-        self.limiter = (
-            RateLimiter(time_scale=settings.time_scale) if settings.rate_limits else None
-        )
+        self.limiter = RateLimiter(time_scale=settings.time_scale) if settings.rate_limits else None
         self.faults = FaultInjector(settings.faults, settings.fault_seed)
         self.stats = RequestStats()
-        self.default_team = self.store.ensure_team(self.seed, settings.api_key)
+        self.default_team = self.store.teams.ensure(self.seed, settings.api_key)
         self._teams_by_key: dict[str, str] = {}
 
     def team_for_key(self, api_key: str) -> str | None:
         """The team an API key belongs to (keys never change team, so hits are cached)."""
         team_id = self._teams_by_key.get(api_key)
         if team_id is None:
-            team_id = self.store.team_for_key(api_key)
+            team_id = self.store.teams.for_key(api_key)
             if team_id is not None:
                 self._teams_by_key[api_key] = team_id
         return team_id
 
     def reset(self) -> None:
         """All data back to the seed; counters, rate windows and the fault sequence restart."""
-        self.store.reset()
+        self.store.teams.delete_all()
         self._teams_by_key.clear()
-        self.default_team = self.store.ensure_team(self.seed, self.settings.api_key)
+        self.default_team = self.store.teams.ensure(self.seed, self.settings.api_key)
         self.stats.reset()
         if self.limiter is not None:
             self.limiter.reset()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from . import models as m
 
@@ -31,10 +32,10 @@ class _In(BaseModel):
 
 
 # Described in the OpenAPI document but checked by the store, in echowin's words.
-_NOT_BLANK = {"pattern": r"\S"}
-_EMAIL = {"pattern": r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"}
-_NUMBER = {"pattern": "[0-9]"}
-_COLOR = {"pattern": "^#[0-9A-Fa-f]{6}$"}
+_NOT_BLANK: JsonDict = {"pattern": r"\S"}
+_EMAIL: JsonDict = {"pattern": r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"}
+_NUMBER: JsonDict = {"pattern": "[0-9]"}
+_COLOR: JsonDict = {"pattern": "^#[0-9A-Fa-f]{6}$"}
 
 
 class NoteIn(_In):
@@ -50,7 +51,8 @@ class ContactIn(_In):
     lastName: Text | None = None
     email: Text | None = Field(default=None, json_schema_extra=_EMAIL)
     number: Text | None = Field(
-        default=None, description="Cleaned to its digits and one leading +",
+        default=None,
+        description="Cleaned to its digits and one leading +",
         json_schema_extra=_NUMBER,
     )
     carrier: Text | None = None
@@ -122,7 +124,8 @@ class BulkIn(_In):
     # Items are checked one by one: a malformed item is counted as an error, not fatal,
     # so the description promises no more of an item than the server checks up front.
     contacts: list[Any] = Field(
-        min_length=1, max_length=100,
+        min_length=1,
+        max_length=100,
         description="Contact objects as for POST /api/v1/contacts (ContactIn)",
     )
 
@@ -353,13 +356,15 @@ class CustomFieldsOut(BaseModel):
 
 
 def user_out(u: m.User) -> UserOut:
-    return UserOut(id=u.id, firstName=u.first_name, lastName=u.last_name, email=u.email,
-                   picture=u.picture)
+    return UserOut(
+        id=u.id, firstName=u.first_name, lastName=u.last_name, email=u.email, picture=u.picture
+    )
 
 
 def note_out(n: m.Note) -> NoteOut:
-    return NoteOut(id=n.id, note=n.note, type=n.type, createdAt=n.created_at,
-                   creator=user_out(n.creator))
+    return NoteOut(
+        id=n.id, note=n.note, type=n.type, createdAt=n.created_at, creator=user_out(n.creator)
+    )
 
 
 def contact_out(c: m.Contact) -> ContactOut:
@@ -372,8 +377,9 @@ def contact_out(c: m.Contact) -> ContactOut:
         carrier=c.carrier,
         customFields=c.custom_fields,
         tags=[tag_ref_out(t) for t in c.tags],
-        crmStage=None if c.crm_stage is None else StageOut(id=c.crm_stage.id,
-                                                           name=c.crm_stage.name),
+        crmStage=None
+        if c.crm_stage is None
+        else StageOut(id=c.crm_stage.id, name=c.crm_stage.name),
         createdAt=c.created_at,
     )
 
@@ -389,27 +395,53 @@ def tag_ref_out(t: m.TagRef) -> TagRefOut:
 
 
 def schema_summary_out(s: m.CustomFieldSchema) -> SchemaSummaryOut:
-    return SchemaSummaryOut(id=s.id, name=s.name, label=s.label, type=s.type,
-                            required=s.required, options=s.options)
+    return SchemaSummaryOut(
+        id=s.id, name=s.name, label=s.label, type=s.type, required=s.required, options=s.options
+    )
 
 
 def custom_field_out(s: m.CustomFieldSchema) -> CustomFieldOut:
-    return CustomFieldOut(id=s.id, name=s.name, label=s.label, type=s.type,
-                          required=s.required, placeholder=s.placeholder,
-                          helpText=s.help_text, options=s.options, order=s.order)
+    return CustomFieldOut(
+        id=s.id,
+        name=s.name,
+        label=s.label,
+        type=s.type,
+        required=s.required,
+        placeholder=s.placeholder,
+        helpText=s.help_text,
+        options=s.options,
+        order=s.order,
+    )
 
 
 def assignment_out(a: m.Assignment) -> AssignmentOut:
-    return AssignmentOut(id=a.id, contactId=a.contact_id, userId=a.user_id,
-                         assignedAt=a.assigned_at, user=user_out(a.user))
+    return AssignmentOut(
+        id=a.id,
+        contactId=a.contact_id,
+        userId=a.user_id,
+        assignedAt=a.assigned_at,
+        user=user_out(a.user),
+    )
 
 
 def board_out(b: m.Board) -> BoardOut:
-    return BoardOut(id=b.id, name=b.name, description=b.description,
-                    customFieldSchema=b.custom_field_schema, contactCount=b.contact_count,
-                    createdAt=b.created_at, updatedAt=b.updated_at)
+    return BoardOut(
+        id=b.id,
+        name=b.name,
+        description=b.description,
+        customFieldSchema=b.custom_field_schema,
+        contactCount=b.contact_count,
+        createdAt=b.created_at,
+        updatedAt=b.updated_at,
+    )
 
 
 def tag_out(t: m.Tag) -> TagOut:
-    return TagOut(id=t.id, name=t.name, color=t.color, contactCount=t.contact_count,
-                  createdAt=t.created_at, updatedAt=t.updated_at)
+    return TagOut(
+        id=t.id,
+        name=t.name,
+        color=t.color,
+        contactCount=t.contact_count,
+        createdAt=t.created_at,
+        updatedAt=t.updated_at,
+    )

@@ -16,8 +16,11 @@ def test_missing_key_is_401(sandbox: RunningSandbox) -> None:
 
 
 def test_wrong_key_is_401(sandbox: RunningSandbox) -> None:
-    response = httpx.post(f"{sandbox.url}/api/v1/contacts/bulk", json={"contacts": []},
-                          headers={"X-API-Key": "sbx_not_a_key"})
+    response = httpx.post(
+        f"{sandbox.url}/api/v1/contacts/bulk",
+        json={"contacts": []},
+        headers={"X-API-Key": "sbx_not_a_key"},
+    )
     assert response.status_code == 401
     assert response.json() == {"error": "Invalid API key"}
 
@@ -59,12 +62,17 @@ def test_teams_see_and_touch_only_their_own_data(sandbox: RunningSandbox, team: 
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/_sandbox/teams"), ("PUT", "/_sandbox/faults"), ("GET", "/_sandbox/stats"),
-     ("POST", "/_sandbox/reset")],
+    [
+        ("POST", "/_sandbox/teams"),
+        ("PUT", "/_sandbox/faults"),
+        ("GET", "/_sandbox/stats"),
+        ("POST", "/_sandbox/reset"),
+    ],
 )
 @pytest.mark.parametrize("token", [None, "wrong"])
-def test_control_api_wants_the_admin_token(sandbox: RunningSandbox, method: str, path: str,
-                                           token: str | None) -> None:
+def test_control_api_wants_the_admin_token(
+    sandbox: RunningSandbox, method: str, path: str, token: str | None
+) -> None:
     headers = {"X-Sandbox-Admin": token} if token else {}
     response = httpx.request(method, f"{sandbox.url}{path}", headers=headers, json={})
     assert response.status_code == 401
@@ -81,12 +89,16 @@ def test_new_team_comes_with_users_and_its_own_key(admin: httpx.Client) -> None:
     assert admin.post("/_sandbox/teams", json={"apiKey": "my-key"}).status_code == 400
 
 
-def test_stats_count_requests_by_route_template(sandbox: RunningSandbox, admin: httpx.Client,
-                                                team: Team) -> None:
+def test_stats_count_requests_by_route_template(
+    sandbox: RunningSandbox, admin: httpx.Client, team: Team
+) -> None:
     def count(method: str, route: str, status: int) -> int:
         rows = admin.get("/_sandbox/stats").json()["requests"]
-        return sum(r["count"] for r in rows
-                   if (r["method"], r["route"], r["status"]) == (method, route, status))
+        return sum(
+            r["count"]
+            for r in rows
+            if (r["method"], r["route"], r["status"]) == (method, route, status)
+        )
 
     before = count("GET", "/api/v1/contacts/{contactId}", 404)
     team.http.get("/api/v1/contacts/a")
@@ -114,13 +126,19 @@ def test_reset_brings_back_the_seed() -> None:
         httpx.post(f"{server.url}/api/v1/tags", headers=headers, json={"name": "Extra"})
         reset = httpx.post(f"{server.url}/_sandbox/reset", headers=server.admin_headers)
         assert reset.status_code == 200
-        assert httpx.get(f"{server.url}/api/v1/contacts",
-                         headers=headers).json()["pagination"]["totalCount"] == 0
+        assert (
+            httpx.get(f"{server.url}/api/v1/contacts", headers=headers).json()["pagination"][
+                "totalCount"
+            ]
+            == 0
+        )
         assert tags() == default_tags  # same ids: the default team is seeded the same way
         stats = httpx.get(f"{server.url}/_sandbox/stats", headers=server.admin_headers).json()
         assert len(stats["teams"]) == 1
         # counters restarted: only the two reads made since the reset are there
         assert [(r["method"], r["route"], r["count"]) for r in stats["requests"]] == [
-            ("GET", "/api/v1/contacts", 1), ("GET", "/api/v1/tags", 1)]
+            ("GET", "/api/v1/contacts", 1),
+            ("GET", "/api/v1/tags", 1),
+        ]
         assert second.http.get("/api/v1/tags").status_code == 401
         second.http.close()

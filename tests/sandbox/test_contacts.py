@@ -7,17 +7,30 @@ import pytest
 from tests.conftest import Team
 
 CONTACT_KEYS = {
-    "id", "firstName", "lastName", "email", "number", "carrier", "customFields", "tags",
-    "crmStage", "createdAt",
+    "id",
+    "firstName",
+    "lastName",
+    "email",
+    "number",
+    "carrier",
+    "customFields",
+    "tags",
+    "crmStage",
+    "createdAt",
 }
 
 
 def test_create_returns_documented_shape_and_cleans_number(team: Team) -> None:
     response = team.http.post(
         "/api/v1/contacts",
-        json={"firstName": "John", "lastName": "Doe", "email": "john@example.com",
-              "number": "+1 (555) 123-4567", "carrier": "AT&T",
-              "customFields": {"company": "Acme Corp", "role": "Manager"}},
+        json={
+            "firstName": "John",
+            "lastName": "Doe",
+            "email": "john@example.com",
+            "number": "+1 (555) 123-4567",
+            "carrier": "AT&T",
+            "customFields": {"company": "Acme Corp", "role": "Manager"},
+        },
     )
     assert response.status_code == 201
     body = response.json()
@@ -39,7 +52,9 @@ def test_create_returns_documented_shape_and_cleans_number(team: Team) -> None:
         ("0044 20 7946 0958", "00442079460958"),  # no 00 -> + rewrite
     ],
 )
-def test_number_is_cleaned_to_digits_and_one_leading_plus(team: Team, sent: str, stored: str) -> None:
+def test_number_is_cleaned_to_digits_and_one_leading_plus(
+    team: Team, sent: str, stored: str
+) -> None:
     assert team.create(number=sent)["number"] == stored
 
 
@@ -52,8 +67,9 @@ def test_numbers_are_not_unique(team: Team) -> None:
 
 
 def test_get_includes_notes_schemas_and_available_tags(team: Team) -> None:
-    created = team.create(firstName="Ann", note={"note": "Interested in premium plan"},
-                          tagNames=["VIP"])
+    created = team.create(
+        firstName="Ann", note={"note": "Interested in premium plan"}, tagNames=["VIP"]
+    )
     response = team.http.get(f"/api/v1/contacts/{created['id']}")
     assert response.status_code == 200
     body = response.json()
@@ -78,8 +94,10 @@ def test_get_unknown_contact_is_404(team: Team) -> None:
 def test_list_paginates_with_totals(team: Team) -> None:
     for i in range(45):
         team.create(firstName=f"P{i:02d}", number=f"555000{i:04d}")
-    pages = [team.http.get("/api/v1/contacts", params={"page": p, "limit": 20}).json()
-             for p in (1, 2, 3, 4)]
+    pages = [
+        team.http.get("/api/v1/contacts", params={"page": p, "limit": 20}).json()
+        for p in (1, 2, 3, 4)
+    ]
     assert pages[0]["pagination"] == {"page": 1, "limit": 20, "totalCount": 45, "totalPages": 3}
     assert [len(p["data"]) for p in pages] == [20, 20, 5, 0]
     ids = [c["id"] for p in pages for c in p["data"]]
@@ -90,10 +108,13 @@ def test_list_paginates_with_totals(team: Team) -> None:
 
 
 def test_list_limit_defaults_to_20_and_caps_at_100(team: Team) -> None:
-    team.http.post("/api/v1/contacts/bulk",
-                   json={"contacts": [{"number": f"55510{i:05d}"} for i in range(100)]})
-    team.http.post("/api/v1/contacts/bulk",
-                   json={"contacts": [{"number": f"55520{i:05d}"} for i in range(20)]})
+    team.http.post(
+        "/api/v1/contacts/bulk",
+        json={"contacts": [{"number": f"55510{i:05d}"} for i in range(100)]},
+    )
+    team.http.post(
+        "/api/v1/contacts/bulk", json={"contacts": [{"number": f"55520{i:05d}"} for i in range(20)]}
+    )
     default = team.http.get("/api/v1/contacts").json()
     assert default["pagination"]["limit"] == 20 and len(default["data"]) == 20
     capped = team.http.get("/api/v1/contacts", params={"limit": 500}).json()
@@ -104,12 +125,16 @@ def test_list_limit_defaults_to_20_and_caps_at_100(team: Team) -> None:
 @pytest.mark.parametrize("sort_by", ["firstName", "lastName", "email", "number"])
 @pytest.mark.parametrize("order", ["asc", "desc"])
 def test_list_sorts_by_each_documented_field(team: Team, sort_by: str, order: str) -> None:
-    rows = [("bob", "Young", "b@x.io", "5550000002"), ("Alice", "zed", "a@x.io", "5550000003"),
-            ("carol", "Adams", "c@x.io", "5550000001")]
+    rows = [
+        ("bob", "Young", "b@x.io", "5550000002"),
+        ("Alice", "zed", "a@x.io", "5550000003"),
+        ("carol", "Adams", "c@x.io", "5550000001"),
+    ]
     for first, last, email, number in rows:
         team.create(firstName=first, lastName=last, email=email, number=number)
-    data = team.http.get("/api/v1/contacts",
-                         params={"sortBy": sort_by, "sortOrder": order}).json()["data"]
+    data = team.http.get("/api/v1/contacts", params={"sortBy": sort_by, "sortOrder": order}).json()[
+        "data"
+    ]
     values = [c[sort_by] for c in data]
     expected = sorted(values, key=str.lower, reverse=order == "desc")
     assert values == expected
@@ -137,8 +162,9 @@ def test_filter_by_tag_ids_matches_any_of_them(team: Team) -> None:
     team.create(firstName="none")
     one = team.http.get("/api/v1/contacts", params={"tagIds": tags["VIP"]}).json()
     assert [c["firstName"] for c in one["data"]] == ["vip"]
-    both = team.http.get("/api/v1/contacts",
-                         params={"tagIds": f"{tags['VIP']},{tags['Lead']}"}).json()
+    both = team.http.get(
+        "/api/v1/contacts", params={"tagIds": f"{tags['VIP']},{tags['Lead']}"}
+    ).json()
     assert sorted(c["firstName"] for c in both["data"]) == ["lead", "vip"]
 
 
@@ -150,11 +176,16 @@ def test_page_past_the_end_is_empty(team: Team) -> None:
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"page": 0}, "page"), ({"limit": "ten"}, "limit"), ({"sortBy": "phone"}, "sortBy"),
-     ({"sortOrder": "up"}, "sortOrder")],
+    [
+        ({"page": 0}, "page"),
+        ({"limit": "ten"}, "limit"),
+        ({"sortBy": "phone"}, "sortBy"),
+        ({"sortOrder": "up"}, "sortOrder"),
+    ],
 )
-def test_bad_list_parameters_are_400_with_details(team: Team, params: dict[str, object],
-                                                  field: str) -> None:
+def test_bad_list_parameters_are_400_with_details(
+    team: Team, params: dict[str, object], field: str
+) -> None:
     response = team.http.get("/api/v1/contacts", params=params)
     assert response.status_code == 400
     body = response.json()
@@ -163,13 +194,20 @@ def test_bad_list_parameters_are_400_with_details(team: Team, params: dict[str, 
 
 
 def test_update_changes_only_what_was_sent(team: Team) -> None:
-    created = team.create(firstName="John", lastName="Doe", email="j@d.io",
-                          customFields={"company": "Old Co", "role": "Manager"},
-                          tagNames=["VIP", "Lead"])
+    created = team.create(
+        firstName="John",
+        lastName="Doe",
+        email="j@d.io",
+        customFields={"company": "Old Co", "role": "Manager"},
+        tagNames=["VIP", "Lead"],
+    )
     response = team.http.put(
         f"/api/v1/contacts/{created['id']}",
-        json={"lastName": "Smith", "customFields": {"company": "New Company"},
-              "tagNames": ["Customer"]},
+        json={
+            "lastName": "Smith",
+            "customFields": {"company": "New Company"},
+            "tagNames": ["Customer"],
+        },
     )
     assert response.status_code == 200
     body = response.json()
@@ -183,14 +221,16 @@ def test_update_changes_only_what_was_sent(team: Team) -> None:
 def test_update_sets_crm_stage_and_clears_fields(team: Team) -> None:
     created = team.create(firstName="Ann", email="a@b.io")
     stage = team.crm_stages[2]
-    data = team.http.put(f"/api/v1/contacts/{created['id']}",
-                         json={"crmStageId": stage["id"], "email": None}).json()["data"]
+    data = team.http.put(
+        f"/api/v1/contacts/{created['id']}", json={"crmStageId": stage["id"], "email": None}
+    ).json()["data"]
     assert data["crmStage"] == stage
     assert data["email"] is None
     refused = team.http.put(f"/api/v1/contacts/{created['id']}", json={"crmStageId": "nope"})
     assert refused.status_code == 400
-    assert refused.json()["details"] == [{"field": "crmStageId",
-                                          "message": "CRM stage not found: nope"}]
+    assert refused.json()["details"] == [
+        {"field": "crmStageId", "message": "CRM stage not found: nope"}
+    ]
 
 
 def test_update_and_delete_unknown_contact_are_404(team: Team) -> None:
@@ -211,5 +251,6 @@ def test_delete_removes_the_contact(team: Team) -> None:
 def test_a_query_parameter_given_twice_is_refused(team: Team) -> None:
     response = team.http.get("/api/v1/contacts?search=a&search=b")
     assert response.status_code == 400
-    assert response.json()["details"] == [{"field": "search",
-                                           "message": "Give this parameter once"}]
+    assert response.json()["details"] == [
+        {"field": "search", "message": "Give this parameter once"}
+    ]

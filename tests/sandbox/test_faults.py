@@ -9,8 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from bulk_sync.sandbox import FaultPlan, FaultSpecError, RunningSandbox, SandboxSettings
-from bulk_sync.sandbox import running_sandbox
+from bulk_sync.sandbox import (
+    FaultPlan,
+    FaultSpecError,
+    RunningSandbox,
+    SandboxSettings,
+    running_sandbox,
+)
 from tests.conftest import Team, new_team
 
 
@@ -29,8 +34,7 @@ def fteam(faulty: RunningSandbox) -> Iterator[Team]:
 
 
 def _set_faults(server: RunningSandbox, faults: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.put(f"{server.url}/_sandbox/faults", json=faults,
-                         headers=server.admin_headers)
+    response = httpx.put(f"{server.url}/_sandbox/faults", json=faults, headers=server.admin_headers)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -49,8 +53,9 @@ BULK = {"contacts": [{"number": "5550001"}, {"number": "5550002"}]}
     ("kind", "status", "committed"),
     [("429", 429, 0), ("500", 500, 0), ("502", 502, 0), ("503", 503, 0), ("latency", 201, 2)],
 )
-def test_answered_faults(faulty: RunningSandbox, fteam: Team, kind: str, status: int,
-                         committed: int) -> None:
+def test_answered_faults(
+    faulty: RunningSandbox, fteam: Team, kind: str, status: int, committed: int
+) -> None:
     _set_faults(faulty, {kind: 1.0, "latency_ms": 300})
     started = time.monotonic()
     response = fteam.http.post("/api/v1/contacts/bulk", json=BULK)
@@ -74,8 +79,9 @@ def test_answered_faults(faulty: RunningSandbox, fteam: Team, kind: str, status:
         ("timeout", httpx.ReadTimeout, 2),
     ],
 )
-def test_lost_responses(faulty: RunningSandbox, fteam: Team, kind: str,
-                        error: type[Exception], committed: int) -> None:
+def test_lost_responses(
+    faulty: RunningSandbox, fteam: Team, kind: str, error: type[Exception], committed: int
+) -> None:
     _set_faults(faulty, {kind: 1.0})
     with pytest.raises(error):
         fteam.http.post("/api/v1/contacts/bulk", json=BULK)
@@ -84,8 +90,11 @@ def test_lost_responses(faulty: RunningSandbox, fteam: Team, kind: str,
 
 def test_timeout_holds_until_the_client_gives_up(faulty: RunningSandbox, fteam: Team) -> None:
     _set_faults(faulty, {"timeout": 1.0})
-    patient = httpx.Client(base_url=faulty.url, headers={"X-API-Key": fteam.api_key},
-                           timeout=httpx.Timeout(5.0, read=2.5))
+    patient = httpx.Client(
+        base_url=faulty.url,
+        headers={"X-API-Key": fteam.api_key},
+        timeout=httpx.Timeout(5.0, read=2.5),
+    )
     started = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
         patient.get("/api/v1/tags")
@@ -107,8 +116,7 @@ def test_same_seed_same_faults(faulty: RunningSandbox, fteam: Team) -> None:
     assert {200, 500, 503} <= set(first)
 
 
-def test_faults_spare_the_control_api_and_are_counted(faulty: RunningSandbox,
-                                                      fteam: Team) -> None:
+def test_faults_spare_the_control_api_and_are_counted(faulty: RunningSandbox, fteam: Team) -> None:
     _set_faults(faulty, {"500": 1.0})
     fteam.http.get("/api/v1/tags")
     stats = httpx.get(f"{faulty.url}/_sandbox/stats", headers=faulty.admin_headers)
@@ -120,12 +128,18 @@ def test_faults_spare_the_control_api_and_are_counted(faulty: RunningSandbox,
 
 @pytest.mark.parametrize(
     "body",
-    [{"nope": 0.1}, {"500": 1.5}, {"500": -0.1}, {"500": "often"}, {"500": 0.6, "503": 0.6},
-     {"seed": "x"}, {"latency_ms": -1}],
+    [
+        {"nope": 0.1},
+        {"500": 1.5},
+        {"500": -0.1},
+        {"500": "often"},
+        {"500": 0.6, "503": 0.6},
+        {"seed": "x"},
+        {"latency_ms": -1},
+    ],
 )
 def test_bad_fault_settings_are_400(faulty: RunningSandbox, body: dict[str, Any]) -> None:
-    response = httpx.put(f"{faulty.url}/_sandbox/faults", json=body,
-                         headers=faulty.admin_headers)
+    response = httpx.put(f"{faulty.url}/_sandbox/faults", json=body, headers=faulty.admin_headers)
     assert response.status_code == 400
     assert response.json()["error"]
 

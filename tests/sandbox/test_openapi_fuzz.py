@@ -38,8 +38,7 @@ def _described_schema() -> dict[str, Any]:
 schema = schemathesis.openapi.from_dict(_described_schema()).include(path_regex="^/api/v1/")
 # The same examples on every run (CI must not be a lottery); and no made-up query
 # parameters, which this API, like echowin, ignores rather than refuses.
-schema.config.generation.update(deterministic=True, allow_extra_parameters=False,
-                                database="none")
+schema.config.generation.update(deterministic=True, allow_extra_parameters=False, database="none")
 
 
 def test_the_fuzzed_description_is_the_served_one(fuzz_server: RunningSandbox) -> None:
@@ -48,10 +47,10 @@ def test_the_fuzzed_description_is_the_served_one(fuzz_server: RunningSandbox) -
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None,
-          suppress_health_check=list(HealthCheck))
-def test_no_server_errors_and_responses_match_the_schema(case: Any,
-                                                         fuzz_server: RunningSandbox) -> None:
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_server_errors_and_responses_match_the_schema(
+    case: Any, fuzz_server: RunningSandbox
+) -> None:
     # Every check but one: "schema-valid request accepted" cannot hold for this API,
     # whose 400s also depend on state no schema can express (a tagIds entry must name
     # an existing tag, a tag name must be unused, a select field takes its options).

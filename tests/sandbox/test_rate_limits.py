@@ -34,7 +34,11 @@ def _bulk(team: Team) -> httpx.Response:
 
 def _limit_headers(response: httpx.Response) -> tuple[int, int, float]:
     h = response.headers
-    return int(h["X-RateLimit-Limit"]), int(h["X-RateLimit-Remaining"]), float(h["X-RateLimit-Reset"])
+    return (
+        int(h["X-RateLimit-Limit"]),
+        int(h["X-RateLimit-Remaining"]),
+        float(h["X-RateLimit-Reset"]),
+    )
 
 
 @pytest.mark.parametrize(
@@ -53,8 +57,9 @@ def test_every_response_carries_the_limit_of_its_class(
     lteam: Team, method: str, path: str, params: dict[str, str], limit: int
 ) -> None:
     body = {"name": "T"} if path.endswith("tags") else {"contacts": [{"number": "1"}]}
-    response = lteam.http.request(method, path, params=params,
-                                  json=body if method == "POST" else None)
+    response = lteam.http.request(
+        method, path, params=params, json=body if method == "POST" else None
+    )
     assert response.status_code < 500
     got_limit, remaining, reset = _limit_headers(response)
     assert (got_limit, remaining) == (limit, limit - 1)
@@ -86,8 +91,9 @@ def test_classes_and_teams_have_separate_windows(limited: RunningSandbox, lteam:
 
 
 def test_search_has_its_own_smaller_limit(lteam: Team) -> None:
-    statuses = [lteam.http.get("/api/v1/contacts", params={"search": "a"}).status_code
-                for _ in range(31)]
+    statuses = [
+        lteam.http.get("/api/v1/contacts", params={"search": "a"}).status_code for _ in range(31)
+    ]
     assert statuses == [200] * 30 + [429]
     assert lteam.http.get("/api/v1/contacts").status_code == 200
 

@@ -14,11 +14,15 @@ def test_notes_list_and_create_credit_the_team_owner(team: Team) -> None:
     assert body["message"] == "Note created successfully"
     assert set(body["data"]) == {"id", "note", "type", "createdAt", "creator"}
     owner = team.users[0]
-    assert {k: body["data"]["creator"][k] for k in ("id", "firstName", "lastName", "email")} == owner
+    assert {
+        k: body["data"]["creator"][k] for k in ("id", "firstName", "lastName", "email")
+    } == owner
     team.http.post(url, json={"note": "Follow up needed"})
     listed = team.http.get(url).json()["data"]
     assert [(n["note"], n["type"]) for n in listed] == [
-        ("Discussed pricing options", "INFO"), ("Follow up needed", "GENERAL")]
+        ("Discussed pricing options", "INFO"),
+        ("Follow up needed", "GENERAL"),
+    ]
 
 
 def test_note_validation_and_unknown_contact(team: Team) -> None:
@@ -75,8 +79,15 @@ def test_contact_create_with_assignees_and_boards(team: Team) -> None:
 def test_boards_list_has_schema_and_counts(team: Team) -> None:
     boards = team.http.get("/api/v1/boards").json()["data"]
     sales = next(b for b in boards if b["name"] == "Sales Pipeline")
-    assert set(sales) == {"id", "name", "description", "customFieldSchema", "contactCount",
-                          "createdAt", "updatedAt"}
+    assert set(sales) == {
+        "id",
+        "name",
+        "description",
+        "customFieldSchema",
+        "contactCount",
+        "createdAt",
+        "updatedAt",
+    }
     fields = sales["customFieldSchema"]["options"]["fields"]
     assert [f["name"] for f in fields] == ["deal_value", "stage"]
     assert sales["customFieldSchema"]["id"]
@@ -92,9 +103,12 @@ def test_contact_boards_add_replace_remove(team: Team) -> None:
     assert added.json()["data"]["message"] == "Contact assigned to 2 boards successfully"
     assert {b["id"] for b in added.json()["data"]["boards"]} == {sales, support}
     replaced = team.http.put(url, json={"boardIds": [support]}).json()["data"]
-    assert replaced == {"message": "Contact board assignments updated successfully",
-                        "removedFrom": 1, "addedTo": 0,
-                        "boards": [{"id": support, "name": "Support Queue"}]}
+    assert replaced == {
+        "message": "Contact board assignments updated successfully",
+        "removedFrom": 1,
+        "addedTo": 0,
+        "boards": [{"id": support, "name": "Support Queue"}],
+    }
     removed = team.http.delete(url).json()["data"]
     assert removed == {"message": "Contact removed from all boards successfully", "removedFrom": 1}
     assert team.http.get(url).json()["data"] == []
@@ -113,8 +127,7 @@ def test_tags_create_list_and_count(team: Team) -> None:
     team.create(tagIds=[body["data"]["id"]])
     tags = {t["name"]: t for t in team.http.get("/api/v1/tags").json()["data"]}
     assert tags["Premium"]["contactCount"] == 1 and tags["Plain"]["contactCount"] == 0
-    assert set(tags["Premium"]) == {"id", "name", "color", "contactCount", "createdAt",
-                                    "updatedAt"}
+    assert set(tags["Premium"]) == {"id", "name", "color", "contactCount", "createdAt", "updatedAt"}
 
 
 def test_tag_names_are_unique_case_insensitively(team: Team) -> None:
@@ -131,9 +144,14 @@ def test_custom_field_schemas_endpoint(team: Team) -> None:
     assert response.status_code == 200
     fields = {f["name"]: f for f in response.json()["data"]}
     assert fields["company"] == {
-        "id": fields["company"]["id"], "name": "company", "label": "Company", "type": "text",
-        "required": False, "placeholder": "Enter company name",
-        "helpText": "The company the contact works for", "order": 1,
+        "id": fields["company"]["id"],
+        "name": "company",
+        "label": "Company",
+        "type": "text",
+        "required": False,
+        "placeholder": "Enter company name",
+        "helpText": "The company the contact works for",
+        "order": 1,
     }
     assert fields["role"]["options"] == ["Manager", "Employee", "Executive"]
     assert fields["role"]["required"] is True

@@ -32,8 +32,10 @@ def _details(team: Team, body: dict[str, Any]) -> list[dict[str, str]]:
         ({"number": "5551234567", "note": {"note": "x", "type": "URGENT"}}, "note.type"),
         ({"number": "5551234567", "customFields": {"role": "Intern"}}, "customFields.role"),
         ({"number": "5551234567", "customFields": {"budget": "lots"}}, "customFields.budget"),
-        ({"number": "5551234567", "customFields": {"next_visit": "31/12/2026"}},
-         "customFields.next_visit"),
+        (
+            {"number": "5551234567", "customFields": {"next_visit": "31/12/2026"}},
+            "customFields.next_visit",
+        ),
         ({"number": "5551234567", "assignUserIds": ["stranger"]}, "assignUserIds"),
         ({"number": 5551234567}, "number"),
         ({"number": "5551234567", "tagIds": "VIP"}, "tagIds"),
@@ -68,11 +70,14 @@ def test_unknown_custom_field_keys_are_kept(team: Team) -> None:
 
 
 def test_malformed_json_is_400(team: Team) -> None:
-    response = team.http.post("/api/v1/contacts", content=b"{not json",
-                              headers={"content-type": "application/json"})
+    response = team.http.post(
+        "/api/v1/contacts", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
-    assert response.json() == {"error": "Validation error",
-                               "details": [{"field": "body", "message": "Invalid JSON"}]}
+    assert response.json() == {
+        "error": "Validation error",
+        "details": [{"field": "body", "message": "Invalid JSON"}],
+    }
 
 
 def test_tag_names_create_missing_tags_case_insensitively(team: Team) -> None:
@@ -90,8 +95,12 @@ def test_tag_names_create_missing_tags_case_insensitively(team: Team) -> None:
 def test_bulk_creates_all_valid_contacts(team: Team) -> None:
     response = team.http.post(
         "/api/v1/contacts/bulk",
-        json={"contacts": [{"firstName": "A", "number": "5550000001"},
-                           {"firstName": "B", "number": "5550000002", "tagNames": ["Bulk"]}]},
+        json={
+            "contacts": [
+                {"firstName": "A", "number": "5550000001"},
+                {"firstName": "B", "number": "5550000002", "tagNames": ["Bulk"]},
+            ]
+        },
     )
     assert response.status_code == 201
     assert response.json() == {
