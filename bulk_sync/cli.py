@@ -7,6 +7,8 @@ The only module that imports Typer or Rich. Exit codes are the contract's:
 from __future__ import annotations
 
 import dataclasses
+import signal
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +23,7 @@ EXIT_USAGE = 2
 app = typer.Typer(
     name="bulk-sync",
     help="Move contacts between spreadsheets and the echowin CRM.",
+    epilog="Example:  bulk-sync sandbox serve --db sandbox.db",
     no_args_is_help=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -52,10 +55,7 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    """Move contacts between spreadsheets and the echowin CRM.
-
-    Example:  bulk-sync sandbox serve
-    """
+    """Move contacts between spreadsheets and the echowin CRM."""
 
 
 class RateLimitsMode(StrEnum):
@@ -147,8 +147,12 @@ def sandbox_serve(
             out.print(f"  faults:       {spec} (seed {fault_seed})")
         out.print("Press Ctrl+C to stop.")
 
+    # Ctrl+C and SIGTERM are the normal way to stop: exit 0, no traceback.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         serve(settings, host=host, port=port, access_log=access_log, on_ready=ready)
+    except KeyboardInterrupt:
+        pass
     except SeedError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:

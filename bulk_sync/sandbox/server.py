@@ -79,8 +79,12 @@ def serve(
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run a sandbox in the foreground until interrupted (Ctrl+C or SIGTERM)."""
-    sock = bind(host, port)
     sandbox = Sandbox(settings)
+    try:
+        sock = bind(host, port)
+    except OSError:
+        sandbox.close()
+        raise
     try:
         if on_ready:
             on_ready(_url(sock))
@@ -99,8 +103,12 @@ def running_sandbox(
     startup_timeout_s: float = 15.0,
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox from a background thread for the length of a `with` block."""
-    sock = bind(host, port)
     sandbox = Sandbox(settings or SandboxSettings())
+    try:
+        sock = bind(host, port)
+    except OSError:
+        sandbox.close()
+        raise
     server = _server(sandbox, access_log=False)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="bulk-sync-sandbox", daemon=True
