@@ -436,6 +436,10 @@ def board_out(b: m.Board) -> BoardOut:
     )
 
 
+def board_ref_out(b: m.BoardRef) -> BoardRefOut:
+    return BoardRefOut(id=b.id, name=b.name)
+
+
 def tag_out(t: m.Tag) -> TagOut:
     return TagOut(
         id=t.id,
