@@ -23,17 +23,13 @@ from ..rules import check_note_type
 from .db import Database, read_users, require_contact
 
 
-def insert_note(
-    conn: sqlite3.Connection, now: str, contact_id: str, note: str, note_type: str | None,
-    creator_id: str,
-) -> str:  # fmt: skip
-    note_id = str(uuid.uuid4())
-    conn.execute(
+def insert_notes(conn: sqlite3.Connection, rows: Sequence[tuple[str, ...]]) -> None:
+    """Rows of (id, contact id, note, type, creator id, created at)."""
+    conn.executemany(
         "INSERT INTO notes (id, contact_id, note, type, creator_id, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (note_id, contact_id, note, note_type or "GENERAL", creator_id, now),
+        rows,
     )
-    return note_id
 
 
 def read_notes(conn: sqlite3.Connection, contact_id: str) -> list[Note]:
@@ -45,10 +41,15 @@ def read_notes(conn: sqlite3.Connection, contact_id: str) -> list[Note]:
         (contact_id,),
     ).fetchall()
     return [
-        Note(r["id"], r["note"], r["type"], r["created_at"],
-             User(r["uid"], r["first_name"], r["last_name"], r["email"], r["picture"]))
+        Note(
+            r["id"],
+            r["note"],
+            r["type"],
+            r["created_at"],
+            User(r["uid"], r["first_name"], r["last_name"], r["email"], r["picture"]),
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 class Notes:
@@ -70,7 +71,11 @@ class Notes:
             if errors:
                 raise InvalidInput(errors)
             owner = conn.execute("SELECT owner_id FROM teams WHERE id = ?", (team_id,)).fetchone()
-            note_id = insert_note(conn, self._db.now(), contact_id, note, note_type, owner[0])
+            note_id = str(uuid.uuid4())
+            insert_notes(
+                conn,
+                [(note_id, contact_id, note, note_type or "GENERAL", owner[0], self._db.now())],
+            )
             return next(n for n in read_notes(conn, contact_id) if n.id == note_id)
 
 
@@ -116,10 +121,15 @@ def _assignments(conn: sqlite3.Connection, contact_id: str) -> list[Assignment]:
         (contact_id,),
     ).fetchall()
     return [
-        Assignment(r["id"], r["contact_id"], r["user_id"], r["assigned_at"],
-                   User(r["user_id"], r["first_name"], r["last_name"], r["email"], r["picture"]))
+        Assignment(
+            r["id"],
+            r["contact_id"],
+            r["user_id"],
+            r["assigned_at"],
+            User(r["user_id"], r["first_name"], r["last_name"], r["email"], r["picture"]),
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 class Boards:
@@ -150,8 +160,9 @@ class Boards:
             names = {r["id"]: r["name"] for r in rows}
             unknown = [b for b in wanted if b not in names]
             if unknown:
-                raise InvalidInput([FieldError("boardIds", f"Board not found: {b}")
-                                    for b in unknown])  # fmt: skip
+                raise InvalidInput(
+                    [FieldError("boardIds", f"Board not found: {b}") for b in unknown]
+                )
             on = conn.execute(
                 "SELECT board_id FROM board_contacts WHERE contact_id = ?", (contact_id,)
             )
@@ -182,8 +193,14 @@ def _boards(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list
         params,
     ).fetchall()
     return [
-        Board(r["id"], r["name"], r["description"],
-              None if r["custom_field_schema"] is None else json.loads(r["custom_field_schema"]),
-              r["contact_count"], r["created_at"], r["updated_at"])
+        Board(
+            r["id"],
+            r["name"],
+            r["description"],
+            None if r["custom_field_schema"] is None else json.loads(r["custom_field_schema"]),
+            r["contact_count"],
+            r["created_at"],
+            r["updated_at"],
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
