@@ -7,6 +7,7 @@ its own, with its own key, instead of resetting shared state.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,16 @@ class Team:
         return data
 
 
+@contextmanager
+def team_on(server: RunningSandbox, **client_options: Any) -> Iterator[Team]:
+    """A new team on `server` for the length of a `with` block."""
+    t = new_team(server, **client_options)
+    try:
+        yield t
+    finally:
+        t.http.close()
+
+
 def new_team(server: RunningSandbox, **client_options: Any) -> Team:
     response = httpx.post(f"{server.url}/_sandbox/teams", headers=server.admin_headers)
     assert response.status_code == 201, response.text
@@ -53,9 +64,8 @@ def sandbox() -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def team(sandbox: RunningSandbox) -> Iterator[Team]:
-    t = new_team(sandbox)
-    yield t
-    t.http.close()
+    with team_on(sandbox) as t:
+        yield t
 
 
 @pytest.fixture

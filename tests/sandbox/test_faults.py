@@ -16,7 +16,7 @@ from bulk_sync.sandbox import (
     SandboxSettings,
     running_sandbox,
 )
-from tests.conftest import Team, new_team
+from tests.conftest import Team, team_on
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +28,8 @@ def faulty() -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def fteam(faulty: RunningSandbox) -> Iterator[Team]:
-    t = new_team(faulty, timeout=httpx.Timeout(5.0, read=1.0))
-    yield t
-    t.http.close()
+    with team_on(faulty, timeout=httpx.Timeout(5.0, read=1.0)) as t:
+        yield t
 
 
 def _set_faults(server: RunningSandbox, faults: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bulk_sync.sandbox import RunningSandbox, SandboxSettings, running_sandbox
-from tests.conftest import Team, new_team
+from tests.conftest import Team, new_team, team_on
 
 TIME_SCALE = 30.0  # windows of 2 s: long enough to fill, short enough to wait out
 WINDOW_S = 60 / TIME_SCALE
@@ -23,9 +23,8 @@ def limited() -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def lteam(limited: RunningSandbox) -> Iterator[Team]:
-    t = new_team(limited)
-    yield t
-    t.http.close()
+    with team_on(limited) as t:
+        yield t
 
 
 def _bulk(team: Team) -> httpx.Response:
