@@ -1,0 +1,70 @@
+"""The retry policy, in one place, on tenacity.
+
+Retried: 429 (after its Retry-After, floored and capped), 500/502/503/504 and
+transport errors that cannot have changed anything (exponential backoff with full
+jitter). Never retried: an OutcomeUnknown write, or any fatal error. Bounded by
+attempts and by total time; every retry and every second waited is counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from ..config import RetryPolicy
+from ..errors import RateLimited, RetryableError
+
+T = TypeVar("T")
+
+
+@dataclass
+class ClientStats:
+    """What the client did, for reports: requests sent, retries, time spent waiting."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0  # 429 responses received
+    rate_limit_wait_s: float = 0.0  # pacing waits and 429 waits
+    backoff_wait_s: float = 0.0  # waits after 5xx and transport errors
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+def run_with_retries(policy: RetryPolicy, stats: ClientStats, attempt: Callable[[], T]) -> T:
+    """Call `attempt` until it returns, raises a non-retryable error, or the policy ends."""
+    backoff = wait_random_exponential(multiplier=policy.backoff_initial_s, max=policy.backoff_max_s)
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RateLimited):
+            return min(
+                max(error.retry_after_s, policy.retry_after_floor_s), policy.retry_after_cap_s
+            )
+        return float(backoff(state))
+
+    def count(state: RetryCallState) -> None:
+        seconds = state.next_action.sleep if state.next_action else 0.0
+        stats.retries += 1
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RateLimited):
+            stats.rate_limit_wait_s += seconds
+        else:
+            stats.backoff_wait_s += seconds
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(RetryableError),
+        stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.max_total_s),
+        wait=wait,
+        before_sleep=count,
+        reraise=True,
+    )
+    return retrying(attempt)

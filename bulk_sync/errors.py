@@ -1,0 +1,98 @@
+"""The one exception tree of bulk-sync, split by what the caller can do about it.
+
+    BulkSyncError
+    ├── ConfigError            settings are wrong (no key, plain http to a remote host)
+    └── ApiError               talking to echowin went wrong
+        ├── RetryableError     trying again may work; the client does, within its policy
+        │   ├── RateLimited        429; `retry_after_s` says how long to wait
+        │   ├── ServerError        500, 502, 503, 504
+        │   └── TransportError     no answer, and the request surely did not take effect
+        │                          (not sent, or a read that is safe to repeat)
+        ├── FatalApiError      trying again will not help
+        │   ├── AuthRefused        401 or 403: the key is missing, wrong or revoked
+        │   ├── NotFound           404
+        │   ├── ValidationFailed   400; `details` lists every bad field
+        │   └── PaginationError    the server served a page that repeats the last one
+        └── OutcomeUnknown     a write (POST, bulk) may have reached the server, but its
+                               answer never came: never resent blindly; reconcile first
+
+Third-party exceptions (httpx) are translated in one place, `client.http`, with
+`raise ... from exc`. No message here ever holds the API key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BulkSyncError(Exception):
+    """Base of every error bulk-sync raises on purpose."""
+
+
+class ConfigError(BulkSyncError):
+    """A setting is missing or not allowed; nothing was sent."""
+
+
+class ApiError(BulkSyncError):
+    """A request to the echowin API failed; `method` and `path` say which."""
+
+    def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
+        where = f"{method} {path}: " if method else ""
+        super().__init__(where + message)
+        self.method = method
+        self.path = path
+
+
+class RetryableError(ApiError):
+    """The request failed in a way that trying again may fix."""
+
+
+class RateLimited(RetryableError):
+    def __init__(self, message: str, *, retry_after_s: float, method: str = "", path: str = ""):
+        super().__init__(message, method=method, path=path)
+        self.retry_after_s = retry_after_s
+
+
+class ServerError(RetryableError):
+    def __init__(self, message: str, *, status: int, method: str = "", path: str = "") -> None:
+        super().__init__(message, method=method, path=path)
+        self.status = status
+
+
+class TransportError(RetryableError):
+    """No response, and the request cannot have taken effect (or was a safe read)."""
+
+
+class FatalApiError(ApiError):
+    """Trying again would fail the same way."""
+
+
+class AuthRefused(FatalApiError):
+    pass
+
+
+class NotFound(FatalApiError):
+    pass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+
+
+class ValidationFailed(FatalApiError):
+    def __init__(
+        self, message: str, *, details: list[FieldProblem], method: str = "", path: str = ""
+    ) -> None:
+        shown = "; ".join(f"{d.field}: {d.message}" for d in details)
+        super().__init__(f"{message} ({shown})" if shown else message, method=method, path=path)
+        self.details = details
+
+
+class PaginationError(FatalApiError):
+    pass
+
+
+class OutcomeUnknown(ApiError):
+    """A non-idempotent write whose response was lost: it may or may not have committed."""

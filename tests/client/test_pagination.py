@@ -1,0 +1,49 @@
+"""Paging every contact: counts, stopping, and refusing a page that repeats."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from bulk_sync.client import EchowinClient
+from bulk_sync.config import ApiKey, ApiSettings
+from bulk_sync.errors import PaginationError
+from tests.conftest import Team
+
+
+def test_every_contact_once_in_creation_order(client: EchowinClient, team: Team) -> None:
+    numbers = [f"+1555{i:07d}" for i in range(250)]
+    for start in range(0, 250, 100):
+        team.http.post(
+            "/api/v1/contacts/bulk",
+            json={"contacts": [{"number": n} for n in numbers[start : start + 100]]},
+        )
+    pager = client.iter_contacts()
+    seen = [c.number for c in pager]
+    assert seen == numbers
+    assert pager.total_count == 250 and pager.pages_read == 3
+
+
+def test_an_empty_team_is_one_empty_page(client: EchowinClient) -> None:
+    pager = client.iter_contacts()
+    assert list(pager) == [] and pager.total_count == 0 and pager.pages_read == 1
+
+
+def test_a_server_that_ignores_page_is_refused() -> None:
+    """Unit test of one parse rule: a mock server answering page 1 to every request."""
+
+    def same_page(request: httpx.Request) -> httpx.Response:
+        body = {
+            "data": [{"id": "a"}, {"id": "b"}],
+            "pagination": {"page": 1, "limit": 2, "totalCount": 9, "totalPages": 5},
+        }
+        return httpx.Response(200, content=json.dumps(body).encode())
+
+    settings = ApiSettings("http://127.0.0.1:1", ApiKey("k"))
+    with EchowinClient(settings, limits=None, transport=httpx.MockTransport(same_page)) as c:
+        pager = c.iter_contacts()
+        with pytest.raises(PaginationError, match="page 2 repeats page 1"):
+            list(pager)
+        assert pager.pages_read == 2
