@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .. import __version__
 from ..config import ApiSettings, RateLimits, RetryPolicy
@@ -40,6 +40,7 @@ RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 ECHOWIN_LIMITS = RateLimits()
+_NEW_CONTACTS = TypeAdapter(list[m.NewContact])  # a bulk body, serialized in one pass
 DEFAULT_POLICY = RetryPolicy()
 
 
@@ -149,7 +150,9 @@ class EchowinClient:
             "POST",
             "/api/v1/contacts/bulk",
             RateClass.BULK,
-            body={"contacts": [c.body() for c in contacts]},
+            body=b'{"contacts":'
+            + _NEW_CONTACTS.dump_json(list(contacts), by_alias=True, exclude_none=True)
+            + b"}",
         )
         return _parse(m.BulkSummary, _json(response).get("summary"), response)
 
@@ -269,7 +272,7 @@ class EchowinClient:
     ) -> httpx.Response:
         """Send with pacing and retries; return a 2xx response or raise an ApiError."""
         safe = method == "GET" if idempotent is None else idempotent
-        content = None if body is None else json.dumps(body).encode()
+        content = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if content is not None else None
 
         def attempt() -> httpx.Response:
