@@ -48,3 +48,12 @@ def test_readme_names_every_fault_kind() -> None:
 
     for kind in FAULT_KINDS:
         assert f"`{kind}`" in README
+
+
+def test_readme_client_example_names_real_things() -> None:
+    from bulk_sync.client import EchowinClient, models
+    from bulk_sync.config import ApiSettings
+
+    assert hasattr(EchowinClient, "bulk_create") and hasattr(EchowinClient, "iter_contacts")
+    assert models.NewContact(number="+15551234567", first_name="Ann").number
+    assert callable(ApiSettings.resolve)

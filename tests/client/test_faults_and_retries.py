@@ -11,7 +11,15 @@ import pytest
 from bulk_sync.client import EchowinClient
 from bulk_sync.client import models as m
 from bulk_sync.config import RetryPolicy
-from bulk_sync.errors import OutcomeUnknown, RateLimited, ServerError, TransportError
+from bulk_sync.errors import (
+    AuthRefused,
+    FatalApiError,
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    ServerError,
+    TransportError,
+)
 from bulk_sync.sandbox import RunningSandbox, SandboxSettings, running_sandbox
 from tests.client.conftest import client_for
 from tests.conftest import Team, team_on
@@ -130,3 +138,31 @@ def test_an_unreachable_server_is_a_transport_error(fteam: Team) -> None:
         with pytest.raises(TransportError, match="could not reach"):
             client.bulk_create(BATCH)  # not sent at all: safe to retry, and retried
         assert client.stats.requests == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "attempts"),
+    [(504, ServerError, 3), (403, AuthRefused, 1), (418, FatalApiError, 1), (404, NotFound, 1)],
+)
+def test_statuses_the_sandbox_cannot_make(
+    status: int, error: type[Exception], attempts: int
+) -> None:
+    """Unit test of the status rule, on a mock transport: what retries, what does not."""
+    calls = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(status, json={"error": "nope"})
+
+    from bulk_sync.config import ApiKey, ApiSettings
+
+    policy = RetryPolicy(max_attempts=3, backoff_initial_s=0.001, backoff_max_s=0.001)
+    settings = ApiSettings("http://127.0.0.1:1", ApiKey("k"))
+    with (
+        EchowinClient(
+            settings, limits=None, policy=policy, transport=httpx.MockTransport(answer)
+        ) as client,
+        pytest.raises(error),
+    ):
+        client.tags()
+    assert len(calls) == attempts
