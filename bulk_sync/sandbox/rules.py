@@ -32,15 +32,13 @@ def clean_number(raw: str) -> str:
     return "+" + digits if text.startswith("+") else digits
 
 
-def check_number(raw: str | None, *, required: bool) -> tuple[str | None, FieldError | None]:
-    """The cleaned number, or the error to report for it."""
-    if raw is None:
-        return None, FieldError("number", "Number is required") if required else None
-    cleaned = clean_number(raw)
-    if not cleaned:
-        message = "Number is required" if not raw.strip() else "Invalid phone number"
-        return None, FieldError("number", message)
-    return cleaned, None
+def check_number(raw: str | None) -> FieldError | None:
+    """The error to report for a contact's number, if any (the number is required)."""
+    if raw is None or not raw.strip():
+        return FieldError("number", "Number is required")
+    if not clean_number(raw):
+        return FieldError("number", "Invalid phone number")
+    return None
 
 
 def check_email(email: str | None) -> FieldError | None:

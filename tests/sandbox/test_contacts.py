@@ -254,3 +254,11 @@ def test_a_query_parameter_given_twice_is_refused(team: Team) -> None:
     assert response.json()["details"] == [
         {"field": "search", "message": "Give this parameter once"}
     ]
+
+
+def test_an_empty_email_is_stored_as_none_on_create_and_update(team: Team) -> None:
+    created = team.create(email="")
+    assert created["email"] is None
+    team.http.put(f"/api/v1/contacts/{created['id']}", json={"email": "a@b.io"})
+    cleared = team.http.put(f"/api/v1/contacts/{created['id']}", json={"email": ""})
+    assert cleared.json()["data"]["email"] is None

@@ -136,6 +136,7 @@ class Contacts:
             ).fetchone()
             values = dict(row)
             values.update({name: getattr(data, name) for name in _COPIED if name in sent})
+            values["email"] = values["email"] or None  # "" clears, as on create
             if "number" in sent:
                 values["number"] = rules.clean_number(data.number or "")
             if data.custom_fields is not None:
@@ -255,9 +256,8 @@ class Contacts:
 def check_contact(catalog: Catalog, data: ContactInput, *, creating: bool) -> list[FieldError]:
     """Every problem with a contact write, each as the field and a message."""
     errors: list[FieldError] = []
-    if creating or "number" in data.fields_set:
-        _, problem = rules.check_number(data.number, required=True)
-        errors += [problem] if problem else []
+    if (creating or "number" in data.fields_set) and (problem := rules.check_number(data.number)):
+        errors.append(problem)
     if problem := rules.check_email(data.email):
         errors.append(problem)
     if data.custom_fields:
