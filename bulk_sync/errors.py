@@ -2,6 +2,8 @@
 
     BulkSyncError
     ├── ConfigError            settings are wrong (no key, plain http to a remote host)
+    ├── InputError             the source file cannot be read as a table; nothing was sent
+    │   └── MappingError           the mapping file is wrong; `line` says where
     └── ApiError               talking to echowin went wrong
         ├── RetryableError     trying again may work; the client does, within its policy
         │   ├── RateLimited        429; `retry_after_s` says how long to wait
@@ -31,6 +33,19 @@ class BulkSyncError(Exception):
 
 class ConfigError(BulkSyncError):
     """A setting is missing or not allowed; nothing was sent."""
+
+
+class InputError(BulkSyncError):
+    """The source file cannot be used as it is; nothing was sent (exit 2)."""
+
+
+class MappingError(InputError):
+    """The mapping is wrong: unreadable YAML, an unknown key, a column the file lacks."""
+
+    def __init__(self, message: str, *, source: str = "", line: int | None = None) -> None:
+        where = f"{source}:{line}: " if source and line else (f"{source}: " if source else "")
+        super().__init__(where + message)
+        self.line = line
 
 
 class ApiError(BulkSyncError):

@@ -1,0 +1,216 @@
+"""Reading spreadsheets people really have: encodings, delimiters, ragged rows, Excel cells."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bulk_sync.errors import InputError
+from bulk_sync.sources import cell_text, open_source, sniff_delimiter
+
+DATA = Path(__file__).parent / "data" / "sources"
+REALWORLD = Path(__file__).parents[2] / "shared" / "realworld"
+
+
+def read(
+    name: str, **kwargs: object
+) -> tuple[list[str], list[tuple[int, list[str]]], dict[int, str]]:
+    source = open_source(DATA / name, **kwargs)  # type: ignore[arg-type]
+    rows: list[tuple[int, list[str]]] = []
+    problems: dict[int, str] = {}
+    for chunk in source.chunks(size=2):
+        rows += list(zip(chunk.row_numbers, chunk.rows, strict=True))
+        problems |= chunk.problems
+    return source.headers, rows, problems
+
+
+@pytest.mark.parametrize(
+    ("name", "description", "headers", "first"),
+    [
+        (
+            "utf8_bom_semicolon.csv",
+            "UTF-8 with BOM, ';'-delimited",
+            ["First Name", "Phone", "Country"],
+            ["Zoë", "0612345678", "NA"],
+        ),
+        ("utf16_tab.tsv", "UTF-16, tab-delimited", ["Name", "Phone"], ["José", "(555) 123-4567"]),
+        (
+            "cp1252.csv",
+            "CP1252, ','-delimited",
+            ["Name", "City", "Phone"],
+            ["Jürgen Müller", "Straße", "5551234567"],
+        ),
+        (
+            "shiftjis_thunderbird.csv",
+            "CP932, ','-delimited",
+            None,
+            ["権兵衛", "名無し", "名無しの権兵衛", "", "名無しの権兵衛@host.invalid"],
+        ),
+        (
+            "pipe.txt",
+            "UTF-8, '|'-delimited",
+            ["Name", "Phone", "Tags"],
+            ["Ann", "5551234567", "a;b"],
+        ),
+    ],
+)
+def test_encodings_and_delimiters_are_detected(
+    name: str, description: str, headers: list[str] | None, first: list[str]
+) -> None:
+    source = open_source(DATA / name)
+    assert source.description == description
+    if headers is not None:
+        assert source.headers == headers
+    assert not source.headers[0].startswith("\ufeff")
+    row = next(source.chunks()).rows[0]
+    assert row[: len(first)] == first
+
+
+def test_cp1252_punctuation_survives() -> None:
+    _, rows, _ = read("cp1252.csv")
+    assert rows[2][1][1] == "Orléans – “centre”"
+
+
+def test_a_quoted_cell_with_line_breaks_is_one_row() -> None:
+    _, rows, _ = read("multiline_quoted.csv")
+    assert [n for n, _ in rows] == [2, 3]
+    assert rows[0][1][1] == "line one\nline two, with comma"
+    assert rows[1][1][0] == 'Bob "The Builder"'
+
+
+def test_ragged_rows_are_reported_one_by_one() -> None:
+    _, rows, problems = read("ragged.csv")
+    assert [n for n, _ in rows] == [2, 3, 4, 5]
+    assert all(len(cells) == 3 for _, cells in rows)
+    assert set(problems) == {3, 4}  # too few; too many with data. Row 5's extra cell is empty.
+    assert problems[3].startswith("row has 2 cells but the header has 3")
+    assert problems[4].startswith("row has 4 cells but the header has 3")
+
+
+def test_nul_bytes_are_removed_with_a_warning() -> None:
+    source = open_source(DATA / "nul_bytes.csv")
+    assert source.warnings == ["NUL bytes in the file were removed"]
+    assert next(source.chunks()).rows == [["Ann", "5551234567"], ["Bob", "5551234568"]]
+
+
+def test_a_header_only_file_has_no_rows() -> None:
+    headers, rows, _ = read("header_only.csv")
+    assert headers == ["Name", "Phone", "Email"]
+    assert rows == []
+
+
+def test_an_empty_file_is_a_clear_error() -> None:
+    with pytest.raises(InputError, match="no header on row 1: the file is empty"):
+        open_source(DATA / "empty.csv")
+
+
+def test_values_are_never_retyped_or_made_missing() -> None:
+    _, rows, _ = read("na_values.csv")
+    assert [cells for _, cells in rows] == [
+        ["Null", "None", "NA", "0123"],
+        ["n/a", "NULL", "null", "#N/A"],
+    ]
+    frame = next(open_source(DATA / "na_values.csv").chunks()).frame()
+    assert frame.notna().all().all()
+    assert frame.loc[2, 3] == "0123"
+
+
+def test_blank_rows_are_skipped_but_numbered() -> None:
+    _, rows, _ = read("blank_rows.csv")
+    assert [(n, cells[0]) for n, cells in rows] == [(3, "Ann"), (6, "Bob")]
+
+
+def test_a_sheet_is_chosen_by_name_and_its_cells_read_as_a_person_sees_them() -> None:
+    source = open_source(DATA / "workbook.xlsx", sheet="leads", header_row=3)
+    assert source.description == "sheet 'Leads'"
+    assert source.preamble[0][0] == "Leads export, November"
+    assert source.headers == ["Name", "Phone", "Joined", "Score", "Zip", "VIP"]
+    chunk = next(source.chunks())
+    assert chunk.row_numbers == [4, 6]
+    assert chunk.rows == [
+        ["Ann", "15551234567", "2024-01-02", "0.1", "02134", "TRUE"],
+        ["Bob", "15551234568", "2024-03-04 05:06:07", "12.5", "2134", "FALSE"],
+    ]
+
+
+def test_the_first_sheet_is_the_default() -> None:
+    assert open_source(DATA / "workbook.xlsx").headers == ["not the data"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sheet": "Contacts"}, r"no sheet named 'Contacts'; the sheets are \['Notes', 'Leads'\]"),
+        ({"sheet": "Leads", "header_row": 40}, "no header on row 40"),
+    ],
+)
+def test_sheet_problems_are_clear_errors(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        open_source(DATA / "workbook.xlsx", **kwargs)  # type: ignore[arg-type]
+
+
+def test_files_that_are_not_tables_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        open_source(tmp_path / "missing.csv")
+    (tmp_path / "contacts.vcf").write_text("BEGIN:VCARD")
+    with pytest.raises(InputError, match="unknown file type .vcf"):
+        open_source(tmp_path / "contacts.vcf")
+    (tmp_path / "fake.xlsx").write_text("Name,Phone\n")
+    with pytest.raises(InputError, match="cannot be read as a spreadsheet"):
+        open_source(tmp_path / "fake.xlsx")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (15551234567.0, "15551234567"),
+        (1.5551234567e10, "15551234567"),
+        (0.1, "0.1"),
+        (-1199.0, "-1199"),
+        (12, "12"),
+        (True, "TRUE"),
+        (dt.date(2024, 1, 2), "2024-01-02"),
+        (dt.datetime(2024, 1, 2), "2024-01-02"),
+        (dt.datetime(2024, 1, 2, 3, 4), "2024-01-02 03:04:00"),
+        (None, ""),
+        ("0123", "0123"),
+    ],
+)
+def test_cell_text(value: object, text: str) -> None:
+    assert cell_text(value) == text
+
+
+@pytest.mark.parametrize(
+    ("sample", "delimiter"),
+    [
+        ("a,b,c\n1,2,3\n", ","),
+        ("a;b;c\n1;2,5;3\n", ";"),
+        ("a\tb\n1\t2\n", "\t"),
+        ("a|b\n1|2\n", "|"),
+        ('name,notes\n"x","a;b;c;d"\n', ","),
+        ("only\none\n", ","),
+    ],
+)
+def test_sniff_delimiter(sample: str, delimiter: str) -> None:
+    assert sniff_delimiter(sample) == delimiter
+
+
+@pytest.mark.skipif(not REALWORLD.is_dir(), reason="../shared/realworld is not on this machine")
+@pytest.mark.parametrize(
+    ("name", "rows", "headers"),
+    [
+        ("datablist-sample-csv-files/customers-100.csv", 100, 12),
+        ("datablist-sample-csv-files/leads-100.csv", 100, 14),
+        ("odoo/res.partner.csv", 6, 17),
+        ("roundcube-csv2vcard/gmail.csv", 1, 81),
+        ("thunderbird-comm-central/utf16_addressbook.csv", 1, 37),
+    ],
+)
+def test_real_world_files_read_whole(name: str, rows: int, headers: int) -> None:
+    source = open_source(REALWORLD / name)
+    chunks = list(source.chunks())
+    assert len(source.headers) == headers
+    assert sum(len(c.rows) for c in chunks) == rows
+    assert not any(c.problems for c in chunks)
