@@ -9,14 +9,28 @@ from __future__ import annotations
 import dataclasses
 import signal
 import sys
+import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .importer import ImportResult
+    from .importer import Progress as ImportProgress
 
 EXIT_USAGE = 2
 
@@ -34,8 +48,8 @@ sandbox_app = typer.Typer(
     epilog="Example:  bulk-sync sandbox serve --db sandbox.db",
 )
 app.add_typer(sandbox_app, name="sandbox")
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -157,6 +171,225 @@ def sandbox_serve(
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+# -- import / validate -------------------------------------------------------------------
+
+SourceArg = Annotated[
+    Path,
+    typer.Argument(help="The spreadsheet: .csv .tsv .txt .xlsx .xlsm .xls .ods", dir_okay=False),
+]
+MappingOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--mapping", "-m", help="Mapping YAML (default: guessed from the headers, and shown)."
+    ),
+]
+SheetOpt = Annotated[str | None, typer.Option(help="Sheet of a workbook (default: the first).")]
+RegionOpt = Annotated[
+    str | None,
+    typer.Option(help="Default region for numbers without +country code [env: BULK_SYNC_REGION]."),
+]
+MatchOpt = Annotated[
+    str | None,
+    typer.Option(help="In-file duplicate key: number, email or number,email (default: mapping's)."),
+]
+ReportDirOpt = Annotated[
+    Path | None,
+    typer.Option(help="Where reports go (default: ./bulk-sync-reports/<UTC time>-import/)."),
+]
+ApiUrlOpt = Annotated[
+    str | None,
+    typer.Option(help="echowin base URL [env: ECHOWIN_API_URL; default https://echo.win]."),
+]
+ApiKeyFileOpt = Annotated[
+    Path | None,
+    typer.Option(help="File holding the API key [env: ECHOWIN_API_KEY].", dir_okay=False),
+]
+SandboxOpt = Annotated[
+    bool, typer.Option(help="Use a local sandbox in .bulk-sync/sandbox.db instead of echowin.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final summary.")]
+
+
+@app.command(
+    "import",
+    epilog=(
+        "Examples:\n\n"
+        "  bulk-sync import samples/leads.xlsx --mapping mappings/leads.yaml --sandbox\n\n"
+        "  bulk-sync import leads.csv --mapping leads.yaml --dry-run\n\n"
+        "  ECHOWIN_API_KEY=... bulk-sync import leads.csv -m leads.yaml --region GB"
+    ),
+)
+def import_command(
+    source: SourceArg,
+    mapping: MappingOpt = None,
+    sheet: SheetOpt = None,
+    region: RegionOpt = None,
+    match: MatchOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Read, validate and plan; send nothing (same as `validate`).")
+    ] = False,
+    report_dir: ReportDirOpt = None,
+    api_url: ApiUrlOpt = None,
+    api_key_file: ApiKeyFileOpt = None,
+    sandbox: SandboxOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Import contacts from a spreadsheet; every row gets a status in results.csv.
+
+    Exit codes: 0 no row rejected, 1 some rows rejected (see rejected.csv),
+    2 bad file, mapping or settings (nothing sent), 3 the run could not finish.
+    """
+    _import(source, mapping, sheet, region, match, dry_run, report_dir, api_url, api_key_file,
+            sandbox, quiet)  # fmt: skip
+
+
+@app.command(
+    "validate",
+    epilog=(
+        "Examples:\n\n"
+        "  bulk-sync validate samples/leads.csv --mapping mappings/leads.yaml --sandbox\n\n"
+        "  bulk-sync validate export.csv   # no mapping: guessed from the headers"
+    ),
+)
+def validate_command(
+    source: SourceArg,
+    mapping: MappingOpt = None,
+    sheet: SheetOpt = None,
+    region: RegionOpt = None,
+    match: MatchOpt = None,
+    report_dir: ReportDirOpt = None,
+    api_url: ApiUrlOpt = None,
+    api_key_file: ApiKeyFileOpt = None,
+    sandbox: SandboxOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Check a spreadsheet and plan its import without sending anything (import --dry-run)."""
+    _import(source, mapping, sheet, region, match, True, report_dir, api_url, api_key_file,
+            sandbox, quiet)  # fmt: skip
+
+
+def _import(
+    source: Path,
+    mapping: Path | None,
+    sheet: str | None,
+    region: str | None,
+    match: str | None,
+    dry_run: bool,
+    report_dir: Path | None,
+    api_url: str | None,
+    api_key_file: Path | None,
+    sandbox: bool,
+    quiet: bool,
+) -> None:
+    from .connect import connect
+    from .errors import ApiError, BulkSyncError, ConfigError, InputError
+    from .importer import ImportOptions, import_file
+
+    match_keys = None
+    if match is not None:
+        match_keys = tuple(k.strip() for k in match.split(","))
+        if not match_keys or any(k not in ("number", "email") for k in match_keys):
+            raise _fail(f"--match: expected number, email or number,email, not {match!r}")
+    options = ImportOptions(source, mapping, sheet, region, match_keys, dry_run, report_dir)
+    progress = _ProgressView(quiet)
+    try:
+        with (
+            connect(api_url=api_url, api_key_file=api_key_file, sandbox=sandbox) as client,
+            progress,
+        ):
+            result = import_file(options, client, on_progress=progress.update)
+    except (InputError, ConfigError) as exc:
+        raise _fail(str(exc)) from None
+    except ApiError as exc:
+        raise _fail(f"{exc} (nothing was imported)", code=3) from None
+    except BulkSyncError as exc:  # pragma: no cover - every subclass is handled above
+        raise _fail(str(exc)) from None
+    _print_result(result, quiet)
+    raise typer.Exit(result.exit_code)
+
+
+class _ProgressView:
+    """A progress bar on a terminal; a plain line every 10 s under cron; nothing if quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self._quiet = quiet
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self._last_line = 0.0
+
+    def __enter__(self) -> _ProgressView:
+        self._last_line = time.monotonic()
+        if not self._quiet and err.is_terminal:
+            self._bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("rows", total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def update(self, p: ImportProgress) -> None:
+        detail = f"created {p.created}, duplicates {p.duplicates}, rejected {p.rejected}"
+        if self._bar is not None and self._task is not None:
+            self._bar.update(
+                self._task, completed=p.rows, total=p.total, description=f"rows ({detail})"
+            )
+        elif not self._quiet and time.monotonic() - self._last_line >= 10:
+            self._last_line = time.monotonic()
+            of = f" of {p.total}" if p.total else ""
+            err.print(f"{time.strftime('%H:%M:%S')} rows {p.rows}{of}: {detail}")
+
+
+def _print_result(result: ImportResult, quiet: bool) -> None:
+    c = result.counts
+    if result.mapping_yaml and not quiet:
+        out.print("No --mapping given; the headers were matched like this (saved as "
+                  f"{result.report_dir / 'mapping-used.yaml'}):")  # fmt: skip
+        out.print(result.mapping_yaml.rstrip(), markup=False)
+        out.print()
+    if not quiet:
+        for warning in result.warnings:
+            out.print(f"[yellow]warning:[/] {warning}")
+    verb = "Checked" if result.plan is not None else "Imported"
+    out.print(f"{verb} {result.source}: {c['rows']} rows")
+    parts = [f"{k} {c[k]}" for k in ("created", "updated", "unchanged", "duplicates",
+                                      "rejected", "skipped") if c[k]]  # fmt: skip
+    out.print("  " + (", ".join(parts) or "nothing to do"))
+    if result.plan is not None:
+        plan = result.plan
+        calls = ", ".join(f"{n} {k.upper()}" for k, n in plan.calls.items() if n)
+        tags = f"; {len(plan.tags_to_create)} new tags" if plan.tags_to_create else ""
+        out.print(
+            f"  a real run would create {plan.contacts} contacts{tags} in {calls} requests,"
+            f" taking at least {_duration(plan.minimum_s)} under echowin's rate limits"
+        )
+    s = result.summary
+    out.print(
+        f"  {s['requests']} requests, {s['retries']} retries, "
+        f"{s['rate_limit_wait_s']:.1f} s waiting for rate limits, {s['duration_s']:.1f} s in all"
+    )
+    out.print(f"  reports: {result.report_dir}/ (results.csv, rejected.csv, summary.json)")
+    if result.error:
+        err.print(f"[bold red]error:[/] the run stopped: {result.error}")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def main() -> None:

@@ -18,6 +18,8 @@ from .errors import ConfigError
 DEFAULT_API_URL = "https://echo.win"
 ENV_API_URL = "ECHOWIN_API_URL"
 ENV_API_KEY = "ECHOWIN_API_KEY"
+ENV_REGION = "BULK_SYNC_REGION"
+DEFAULT_REGION = "US"
 
 
 class ApiKey:
@@ -131,3 +133,21 @@ class RateLimits:
     def scaled(self, time_scale: float) -> RateLimits:
         """The same limits in windows `time_scale` times shorter (the sandbox's --time-scale)."""
         return RateLimits(self.get, self.search, self.write, self.bulk, self.window_s / time_scale)
+
+
+def resolve_region(flag: str | None, mapping_region: str | None, env: Mapping[str, str]) -> str:
+    """The default region for numbers without a country code.
+
+    `--region` first, then the mapping's `defaults.region` (it knows its file), then
+    BULK_SYNC_REGION, then US.
+    """
+    import phonenumbers
+
+    chosen = flag or mapping_region or env.get(ENV_REGION) or DEFAULT_REGION
+    region = chosen.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        origin = "--region" if flag else (ENV_REGION if not mapping_region else "the mapping")
+        raise ConfigError(
+            f"{origin}: unknown region {chosen!r}: use a two-letter country code such as US or GB"
+        )
+    return region

@@ -73,6 +73,7 @@ class Source:
     description: str  # "UTF-16, ';'-delimited" or "sheet 'Leads'"
     warnings: list[str]
     _records: Iterator[list[str]]
+    total_rows: int | None = None  # data rows, blank ones included, where the format says
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
         """The data rows in order, `size` at a time; blank rows are skipped but counted."""
@@ -105,8 +106,9 @@ def open_source(path: Path, *, sheet: str | None = None, header_row: int = 1) ->
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         records, description, warnings = _csv_records(path)
+        height = None
     elif suffix in SHEET_SUFFIXES:
-        records, description = _sheet_records(path, sheet)
+        records, description, height = _sheet_records(path, sheet)
         warnings = []
     else:
         known = ", ".join(CSV_SUFFIXES + SHEET_SUFFIXES)
@@ -127,7 +129,8 @@ def open_source(path: Path, *, sheet: str | None = None, header_row: int = 1) ->
     headers = _trim_trailing_blank(headers)
     if headers:
         headers[0] = headers[0].lstrip("\ufeff")
-    return Source(path, headers, header_row, preamble, description, warnings, records)
+    total = None if height is None else max(0, height - header_row)
+    return Source(path, headers, header_row, preamble, description, warnings, records, total)
 
 
 def _fit(cells: list[str], width: int, number: int, problems: dict[int, str]) -> list[str]:
@@ -271,7 +274,7 @@ def sniff_delimiter(sample: str, *, tab_first: bool = False) -> str:
 # -- spreadsheets --------------------------------------------------------------------------
 
 
-def _sheet_records(path: Path, sheet: str | None) -> tuple[Iterator[list[str]], str]:
+def _sheet_records(path: Path, sheet: str | None) -> tuple[Iterator[list[str]], str, int]:
     import python_calamine as calamine
 
     try:
@@ -289,10 +292,13 @@ def _sheet_records(path: Path, sheet: str | None) -> tuple[Iterator[list[str]], 
             raise InputError(f"{path}: no sheet named {sheet!r}; the sheets are {names}")
         name = matches[0]
     try:
-        rows = workbook.get_sheet_by_name(name).iter_rows()
+        found = workbook.get_sheet_by_name(name)
+        rows = found.iter_rows()
     except Exception as exc:
         raise InputError(f"{path}: cannot read sheet {name!r}: {exc}") from None
-    return ([cell_text(v) for v in row] for row in rows), f"sheet {name!r}"
+    # rows are counted from row 1 of the sheet, whatever its first used row
+    height = found.end[0] + 1 if found.end is not None else 0
+    return ([cell_text(v) for v in row] for row in rows), f"sheet {name!r}", height
 
 
 def cell_text(value: Any) -> str:

@@ -58,6 +58,7 @@ class EchowinClient:
     ) -> None:
         """`limits=None` turns pacing off (for a server without limits)."""
         self.settings = settings
+        self.limits = limits
         self.policy = policy
         self.stats = ClientStats()
         self.pacer = Pacer(limits) if limits is not None else None

@@ -1,0 +1,311 @@
+"""`import_file`: read → map → validate → dedupe → push → report, streaming chunk by chunk.
+
+File-level problems (unreadable file, bad mapping, missing column) raise InputError
+before anything is sent. Rows resolve in order: rejected and duplicate rows at
+once, good rows when their batch has been sent and reconciled. At most one chunk
+plus one batch of rows is held in memory.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from collections.abc import Mapping as EnvMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..client import EchowinClient
+from ..client.models import NewContact
+from ..config import RateLimits, resolve_region
+from ..errors import ApiError, InputError
+from ..mapping import Mapping, load_mapping
+from ..sources import Source, open_source
+from ..suggest import suggest_mapping
+from ..validation import TeamRules
+from .dedupe import SeenKeys
+from .prepare import PreparedChunk, Preparer
+from .push import BATCH_SIZE, Pusher, RowOutcome, TagResolver
+from .reports import ReportWriter, default_report_dir
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What to import and how; `None` means: from the mapping, the environment, or default."""
+
+    source: Path
+    mapping: Path | None = None
+    sheet: str | None = None
+    region: str | None = None
+    match: tuple[str, ...] | None = None
+    dry_run: bool = False
+    report_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    rows: int
+    created: int
+    rejected: int
+    duplicates: int
+    total: int | None  # data rows in the file, when the format says (spreadsheets)
+
+
+@dataclass
+class Plan:
+    """What a real run would do, and what it costs under the rate limits."""
+
+    contacts: int = 0
+    tags_to_create: list[str] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=dict)
+    minimum_s: float = 0.0
+
+    @classmethod
+    def estimate(cls, contacts: int, tags: list[str], setup_gets: int, limits: RateLimits) -> Plan:
+        batches = math.ceil(contacts / BATCH_SIZE)
+        # per batch: the newest contact before, the new ones after (see push.Pusher)
+        calls = {"get": setup_gets + 2 * batches, "write": len(tags), "bulk": batches}
+        per_window = {"get": limits.get, "write": limits.write, "bulk": limits.bulk}
+        # a full bucket at the start, then one call per window/limit seconds
+        seconds = max(
+            max(0, n - per_window[k]) * limits.window_s / per_window[k] for k, n in calls.items()
+        )
+        return cls(contacts, tags, calls, round(seconds, 1))
+
+
+@dataclass
+class ImportResult:
+    source: str
+    counts: dict[str, int]
+    report_dir: Path
+    mapping_yaml: str | None  # the mapping used, when it was guessed from the headers
+    warnings: list[str]
+    plan: Plan | None
+    exit_code: int
+    error: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def import_file(
+    options: ImportOptions,
+    client: EchowinClient,
+    *,
+    env: EnvMapping[str, str] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> ImportResult:
+    """Import one file; see the module docstring. Raises InputError before sending anything."""
+    started = time.monotonic()
+    env = os.environ if env is None else env
+    mapping = load_mapping(options.mapping) if options.mapping else None
+    if mapping is not None and options.match:
+        mapping = mapping.model_copy(update={"match": options.match})
+    source = _open(options, mapping)
+    bound = mapping.bind(source.headers, source=source.path.name) if mapping else None
+
+    custom_fields = client.custom_fields()
+    suggested = None
+    if bound is None:
+        guess = suggest_mapping(source.headers, custom_fields)
+        if guess is None:
+            shown = ", ".join(repr(h) for h in source.headers)
+            raise InputError(
+                f"no column looks like a phone number; write a mapping (--mapping FILE). "
+                f"The columns of {source.path.name} are: {shown}"
+            )
+        if options.match:
+            guess = guess.model_copy(update={"match": options.match})
+        bound = guess.bind(source.headers, source=source.path.name)
+        suggested = guess.to_yaml()
+    mapping = bound.mapping
+    warnings = [*source.warnings, *bound.warnings, *_unknown_fields(mapping, custom_fields)]
+    boards = {b.id for b in client.boards()} if mapping.board_ids is not None else None
+    tags = TagResolver(client, client.tags())
+    team = TeamRules({f.name: f for f in custom_fields}, frozenset(boards) if boards else None)
+    region = resolve_region(options.region, mapping.defaults.region, env)
+    preparer = Preparer(bound, team, region)
+
+    report_dir = options.report_dir or default_report_dir()
+    writer = ReportWriter(report_dir, source.headers, source.preamble)
+    run = _Run(
+        writer,
+        Pusher(client, tags),
+        tags,
+        options.dry_run,
+        on_progress,
+        source.total_rows,
+        mapping.match,
+    )
+    error = None
+    try:
+        run.all(preparer.prepare(chunk) for chunk in source.chunks())
+    except ApiError as exc:
+        error = str(exc)
+    finally:
+        writer.close()
+    plan = None
+    if options.dry_run:
+        setup_gets = 3 if boards is not None else 2
+        plan = Plan.estimate(run.to_create, run.new_tags, setup_gets, client.limits or RateLimits())
+    counts = writer.summary_counts()
+    exit_code = 3 if error else (1 if counts["rejected"] else 0)
+    result = ImportResult(
+        str(source.path), counts, report_dir, suggested, warnings, plan, exit_code, error
+    )
+    if suggested is not None:
+        (report_dir / "mapping-used.yaml").write_text(suggested, encoding="utf-8")
+    result.summary = _summary(result, client, mapping, region, options, started, tags.created)
+    writer.write_summary(result.summary)
+    return result
+
+
+def _open(options: ImportOptions, mapping: Mapping | None) -> Source:
+    sheet = options.sheet or (mapping.source.sheet if mapping else None)
+    header_row = mapping.source.header_row if mapping else 1
+    if mapping is not None and options.sheet is None and options.source.suffix.lower() in (
+        ".csv", ".tsv", ".txt"
+    ):  # fmt: skip
+        sheet = None  # a mapping written for the workbook still reads its CSV export
+    return open_source(options.source, sheet=sheet, header_row=header_row)
+
+
+def _unknown_fields(mapping: Mapping, custom_fields: list[Any]) -> list[str]:
+    known = {f.name for f in custom_fields}
+    return [
+        f"custom field {name!r} has no schema on echowin: its values are sent as text"
+        for name in mapping.custom_fields
+        if name not in known
+    ] + [
+        f"custom field {f.name!r} is required on echowin, and the mapping does not fill it"
+        for f in custom_fields
+        if f.required and f.name not in mapping.custom_fields
+    ]
+
+
+class _Run:
+    """Rows in file order, each written once its outcome is known."""
+
+    def __init__(
+        self,
+        writer: ReportWriter,
+        pusher: Pusher,
+        tags: TagResolver,
+        dry_run: bool,
+        on_progress: Callable[[Progress], None] | None,
+        total: int | None,
+        match: tuple[str, ...],
+    ) -> None:
+        self._writer = writer
+        self._pusher = pusher
+        self._tags = tags
+        self._dry_run = dry_run
+        self._on_progress = on_progress
+        self._total = total
+        self._key_name = " and ".join(match)
+        self._seen = SeenKeys()
+        self._waiting: list[tuple[int, list[str], RowOutcome | None]] = []
+        self._batch: list[tuple[int, NewContact]] = []
+        self._outcomes: dict[int, RowOutcome] = {}
+        self.to_create = 0
+        self.new_tags: list[str] = []
+
+    def all(self, chunks: Iterator[PreparedChunk]) -> None:
+        try:
+            for chunk in chunks:
+                self._chunk(chunk)
+            self._send()
+            self._flush()
+        finally:
+            self._seen.close()
+
+    def _chunk(self, chunk: PreparedChunk) -> None:
+        first_rows = self._seen.first_rows(chunk.keys)
+        for row, cells in zip(chunk.row_numbers, chunk.rows, strict=True):
+            outcome: RowOutcome | None = None
+            if row in chunk.rejected:
+                outcome = RowOutcome("rejected", error=chunk.rejected[row])
+            elif row in first_rows:
+                outcome = RowOutcome(
+                    "duplicate", error=f"same {self._key_name} as row {first_rows[row]}"
+                )
+            elif self._dry_run:
+                contact = chunk.contacts[row]
+                self.to_create += 1
+                if contact.tag_names:
+                    fresh = self._tags.missing(contact.tag_names)
+                    self.new_tags += [t for t in fresh if t.casefold() not in self._new_keys()]
+                outcome = RowOutcome("skipped", error="dry run: not sent")
+            else:
+                self._batch.append((row, chunk.contacts[row]))
+            self._waiting.append((row, cells, outcome))
+            if len(self._batch) == BATCH_SIZE:
+                self._send()
+        self._flush()
+
+    def _new_keys(self) -> set[str]:
+        return {t.casefold() for t in self.new_tags}
+
+    def _send(self) -> None:
+        if self._batch:
+            self._outcomes.update(self._pusher.push(self._batch))
+            self._batch = []
+            self._flush()
+
+    def _flush(self) -> None:
+        done = 0
+        for row, cells, outcome in self._waiting:
+            outcome = outcome or self._outcomes.pop(row, None)
+            if outcome is None:
+                break
+            self._writer.write(row, cells, outcome)
+            done += 1
+        del self._waiting[:done]
+        if done and self._on_progress is not None:
+            counts = self._writer.counts
+            self._on_progress(
+                Progress(
+                    sum(counts.values()),
+                    counts["created"],
+                    counts["rejected"],
+                    counts["duplicate"],
+                    self._total,
+                )
+            )
+
+
+def _summary(
+    result: ImportResult,
+    client: EchowinClient,
+    mapping: Mapping,
+    region: str,
+    options: ImportOptions,
+    started: float,
+    tags_created: list[str],
+) -> dict[str, Any]:
+    stats = client.stats
+    summary: dict[str, Any] = {
+        "source": result.source,
+        **result.counts,
+        "requests": stats.requests,
+        "retries": stats.retries,
+        "rate_limit_wait_s": round(stats.rate_limit_wait_s, 3),
+        "duration_s": round(time.monotonic() - started, 3),
+        "exit_code": result.exit_code,
+        "dry_run": options.dry_run,
+        "finished": result.error is None,
+        "error": result.error,
+        "mapping": str(options.mapping) if options.mapping else "suggested from the headers",
+        "region": region,
+        "match": list(mapping.match),
+        "tags_created": tags_created,
+        "warnings": result.warnings,
+    }
+    if result.plan is not None:
+        summary["plan"] = {
+            "contacts": result.plan.contacts,
+            "tags_to_create": result.plan.tags_to_create,
+            "calls": result.plan.calls,
+            "minimum_s": result.plan.minimum_s,
+        }
+    return summary

@@ -1,0 +1,113 @@
+"""Apply a bound mapping to a chunk of rows: one text column per target, transforms done.
+
+The result is a frame indexed by row number with a column per target the mapping
+fills: `firstName`, `lastName`, `email`, `number`, `carrier`, `name`, `note`,
+`cf.<name>` for custom fields (text), and `tags`, `assignUserIds`, `boardIds`
+(lists of text). An empty cell is `""`, never NaN.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .mapping import CONTACT_FIELDS, BoundMapping, ListSpec, Transform, ValueSpec
+from .sources import Chunk
+
+LIST_TARGETS = ("tags", "assignUserIds", "boardIds")
+
+
+def map_chunk(bound: BoundMapping, chunk: Chunk) -> pd.DataFrame:
+    """The mapped values of every row of `chunk`, indexed by row number."""
+    frame = chunk.frame()
+    mapping = bound.mapping
+    out = pd.DataFrame(index=frame.index)
+    for where, spec in mapping.specs():
+        values = _values(frame, spec, bound.columns[where])
+        if where.startswith("fields."):
+            out[where.removeprefix("fields.")] = values
+        elif where.startswith("customFields."):
+            out["cf." + where.removeprefix("customFields.")] = values
+        elif where in ("name", "note"):
+            out[where] = values
+    out["tags"] = _lists(frame, bound, [(f"tags[{i}]", s) for i, s in enumerate(mapping.tags)])
+    for target, list_spec in (
+        ("assignUserIds", mapping.assign_user_ids),
+        ("boardIds", mapping.board_ids),
+    ):
+        if list_spec is not None:
+            out[target] = _lists(frame, bound, [(target, list_spec)])
+    for key in CONTACT_FIELDS:
+        if key not in out:
+            out[key] = ""
+    return out
+
+
+def _values(frame: pd.DataFrame, spec: ValueSpec, columns: tuple[int, ...]) -> pd.Series:
+    if spec.value is not None:
+        constant = spec.value if isinstance(spec.value, str) else ",".join(spec.value)
+        values = pd.Series(constant, index=frame.index, dtype=object)
+    else:
+        values = frame[columns[0]].copy()
+        for column in columns[1:]:  # each row: the first listed column that holds a value
+            empty = values.str.strip() == ""
+            if not empty.any():
+                break
+            values = values.where(~empty, frame[column])
+    for step in spec.transform:
+        values = apply_transform(step, values)
+    return values
+
+
+def _lists(
+    frame: pd.DataFrame, bound: BoundMapping, specs: list[tuple[str, ListSpec]]
+) -> pd.Series:
+    """Each row's values from several list specs, split, trimmed, blanks dropped."""
+    parts: list[pd.Series] = []
+    for where, spec in specs:
+        if spec.value is not None and not isinstance(spec.value, str):
+            items = list(spec.value)
+            parts.append(pd.Series([items] * len(frame), index=frame.index, dtype=object))
+            continue
+        values = _values(frame, spec, bound.columns[where])
+        if spec.split:
+            parts.append(values.str.split(spec.split, regex=False))
+        else:
+            parts.append(values.map(lambda v: [v]))
+    if not parts:
+        return pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
+    joined = parts[0]
+    for more in parts[1:]:
+        joined = joined + more
+    return joined.map(lambda items: [s for v in items if (s := v.strip())])
+
+
+def apply_transform(step: Transform, values: pd.Series) -> pd.Series:
+    """One transform over a column of text; see the README for what each one does."""
+    name, arg = step.name, step.arg
+    if name == "strip":
+        return values.str.strip()
+    if name == "lower":
+        return values.str.lower()
+    if name == "upper":
+        return values.str.upper()
+    if name == "title":
+        return values.str.title()
+    if name == "digits":
+        return values.str.replace(r"\D+", "", regex=True)
+    if name == "none_if_empty":
+        return values.where(values.str.strip() != "", "")
+    if name == "default":
+        return values.where(values.str.strip() != "", arg)
+    if name == "replace":  # whole cell, like pandas' Series.replace({from: to})
+        return values.map(lambda v: arg.get(v, v))
+    if name == "regex":  # the first group where the pattern is found, else empty
+        return values.map(lambda v: _first_group(arg.search(v)))
+    raise AssertionError(f"transform {name!r} has no implementation")
+
+
+def _first_group(match: object) -> str:
+    if match is None:
+        return ""
+    groups = match.groups()  # type: ignore[attr-defined]
+    found = groups[0] if groups else match.group(0)  # type: ignore[attr-defined]
+    return found or ""

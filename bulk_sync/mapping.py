@@ -1,0 +1,426 @@
+"""The YAML mapping: which spreadsheet column fills which echowin field, tag, note.
+
+`load_mapping` turns a file into a validated `Mapping`; every error names the file,
+the line and the key. `Mapping.bind(headers)` then resolves column names against a
+real file's headers (case-insensitively, surrounding spaces ignored) and fails with
+the file's headers and the nearest match when a column is missing.
+
+A spec in the YAML may be short: `Phone` (one column), `[Phone, Mobile]` (the first
+of these columns that holds a value in that row), or long:
+`{column: [...], transform: [...]}` or `{value: CONSTANT}`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import phonenumbers
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from .errors import MappingError
+
+CONTACT_FIELDS = ("firstName", "lastName", "email", "number", "carrier")
+MATCH_KEYS = ("number", "email")
+NOTE_TYPES = ("GENERAL", "INFO", "WARNING", "DANGER")
+SIMPLE_TRANSFORMS = ("strip", "lower", "upper", "title", "digits", "none_if_empty")
+
+
+def header_key(name: str) -> str:
+    """How a column name is compared: case-insensitively, surrounding spaces ignored."""
+    return name.strip().casefold()
+
+
+# -- the model ---------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+@dataclass(frozen=True)
+class Transform:
+    """One step of a spec's `transform` list; `arg` holds `default`/`replace`/`regex`'s value."""
+
+    name: str
+    arg: Any = None
+
+    def to_yaml(self) -> Any:
+        if self.arg is None:
+            return self.name
+        return {self.name: self.arg.pattern if isinstance(self.arg, re.Pattern) else self.arg}
+
+    @classmethod
+    def parse(cls, raw: Any) -> Transform:
+        if isinstance(raw, str) and raw in SIMPLE_TRANSFORMS:
+            return cls(raw)
+        if isinstance(raw, dict) and len(raw) == 1:
+            ((name, arg),) = raw.items()
+            if name == "default" and isinstance(arg, str | int | float):
+                return cls(name, str(arg))
+            if name == "replace" and isinstance(arg, dict) and arg:
+                return cls(name, {str(k): "" if v is None else str(v) for k, v in arg.items()})
+            if name == "regex" and isinstance(arg, str):
+                try:
+                    return cls(name, re.compile(arg))
+                except re.error as exc:
+                    raise ValueError(f"regex {arg!r} does not compile: {exc}") from None
+        known = ", ".join((*SIMPLE_TRANSFORMS, "default: VALUE", "replace: {from: to}", "regex: P"))
+        raise ValueError(f"unknown transform {raw!r}; expected one of: {known}")
+
+
+class ValueSpec(_Strict):
+    """Where a value comes from: the first non-empty of `column`, or a constant `value`."""
+
+    column: tuple[str, ...] = ()
+    value: str | tuple[str, ...] | None = None
+    transform: tuple[Transform, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, raw: Any) -> Any:
+        if isinstance(raw, str | list):
+            return {"column": raw}
+        return raw
+
+    @field_validator("column", mode="before")
+    @classmethod
+    def _columns(cls, raw: Any) -> Any:
+        names = [raw] if isinstance(raw, str) else raw
+        if isinstance(names, list) and not all(isinstance(n, str) and n.strip() for n in names):
+            raise ValueError("column names must be non-empty text")
+        return names
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _constant(cls, raw: Any) -> Any:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return str(raw)
+        if isinstance(raw, list):
+            return [str(v) for v in raw]
+        return raw
+
+    @field_validator("transform", mode="before")
+    @classmethod
+    def _transforms(cls, raw: Any) -> Any:
+        items = raw if isinstance(raw, list) else [raw]
+        return tuple(Transform.parse(item) for item in items)
+
+    @model_serializer(mode="wrap")
+    def _short(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = {k: v for k, v in handler(self).items() if v not in (None, [], ())}
+        if "transform" in data:
+            data["transform"] = [t.to_yaml() for t in self.transform]
+        if list(data) == ["column"]:  # the shorthand a person would write
+            return data["column"][0] if len(data["column"]) == 1 else data["column"]
+        return data
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ValueSpec:
+        if bool(self.column) == (self.value is not None):
+            raise ValueError("give either `column` or `value`, not both or neither")
+        return self
+
+
+class NumberSpec(ValueSpec):
+    extension: str | None = Field(
+        None, description="Custom field that keeps the number's extension (default: dropped)."
+    )
+
+
+class ListSpec(ValueSpec):
+    split: str | None = Field(None, description="Split a cell into several values at this text.")
+
+
+class NoteSpec(ValueSpec):
+    type: Literal["GENERAL", "INFO", "WARNING", "DANGER"] | None = None
+
+
+class Fields(_Strict):
+    first_name: ValueSpec | None = Field(None, alias="firstName")
+    last_name: ValueSpec | None = Field(None, alias="lastName")
+    email: ValueSpec | None = None
+    number: NumberSpec | None = None
+    carrier: ValueSpec | None = None
+
+
+class SourceOptions(_Strict):
+    sheet: str | None = None
+    header_row: int = Field(1, ge=1)
+
+
+class Defaults(_Strict):
+    region: str | None = None
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, raw: str | None) -> str | None:
+        return None if raw is None else check_region(raw)
+
+
+class Mapping(_Strict):
+    """A validated mapping: where each contact field, custom field, tag and note comes from."""
+
+    version: Literal[1] = 1
+    source: SourceOptions = Field(default_factory=SourceOptions)
+    defaults: Defaults = Field(default_factory=Defaults)
+    fields: Fields = Field(default_factory=Fields)
+    name: ValueSpec | None = None
+    custom_fields: dict[str, ValueSpec] = Field(default_factory=dict, alias="customFields")
+    tags: tuple[ListSpec, ...] = ()
+    note: NoteSpec | None = None
+    assign_user_ids: ListSpec | None = Field(None, alias="assignUserIds")
+    board_ids: ListSpec | None = Field(None, alias="boardIds")
+    match: tuple[Literal["number", "email"], ...] = ("number",)
+
+    @field_validator("match", mode="before")
+    @classmethod
+    def _match(cls, raw: Any) -> Any:
+        return [k.strip() for k in raw.split(",")] if isinstance(raw, str) else raw
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, raw: Any) -> Any:
+        return [raw] if isinstance(raw, dict | str) else raw
+
+    @model_validator(mode="after")
+    def _needs_a_number(self) -> Mapping:
+        if self.fields.number is None:
+            raise ValueError("`fields.number` is missing: echowin needs a number for every contact")
+        if not self.match or len(set(self.match)) != len(self.match):
+            raise ValueError("`match` lists number, email or both, each once")
+        return self
+
+    def specs(self) -> Iterator[tuple[str, ValueSpec]]:
+        """Every spec with a readable name for messages: `fields.email`, `tags[0]`..."""
+        for key in CONTACT_FIELDS:
+            spec = getattr(self.fields, _attr(key))
+            if spec is not None:
+                yield f"fields.{key}", spec
+        if self.name is not None:
+            yield "name", self.name
+        for key, spec in self.custom_fields.items():
+            yield f"customFields.{key}", spec
+        for i, spec in enumerate(self.tags):
+            yield f"tags[{i}]", spec
+        for key, spec in (("note", self.note), ("assignUserIds", self.assign_user_ids),
+                          ("boardIds", self.board_ids)):  # fmt: skip
+            if spec is not None:
+                yield key, spec
+
+    def bind(self, headers: list[str], *, source: str = "the file") -> BoundMapping:
+        """Resolve every column name to its position in `headers`.
+
+        Raises MappingError naming each missing column, the file's headers and the
+        nearest one. A column name the header holds twice means its first place.
+        """
+        positions: dict[str, int] = {}
+        for i, header in enumerate(headers):
+            positions.setdefault(header_key(header), i)
+        missing: list[str] = []
+        columns: dict[str, tuple[int, ...]] = {}
+        for where, spec in self.specs():
+            found = tuple(
+                positions[header_key(c)] for c in spec.column if header_key(c) in positions
+            )
+            if spec.column and not found:
+                names = " or ".join(repr(c) for c in spec.column)
+                hint = nearest(spec.column, headers)
+                missing.append(
+                    f"{where}: no column {names}" + (f" (nearest: {hint!r})" if hint else "")
+                )
+            columns[where] = found
+        if missing:
+            shown = ", ".join(repr(h) for h in headers)
+            raise MappingError(f"{'; '.join(missing)}. The columns of {source} are: {shown}")
+        used = {i for found in columns.values() for i in found}
+        warnings = [
+            f"column {headers[i]!r} appears more than once; the mapping uses the first "
+            f"(column {i + 1})"
+            for i in sorted(used)
+            if sum(header_key(h) == header_key(headers[i]) for h in headers) > 1
+        ]
+        return BoundMapping(self, columns, warnings)
+
+    def to_yaml(self) -> str:
+        """The mapping as YAML a person can save and edit (defaults left out)."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        return yaml.dump(
+            {"version": 1, **data},
+            Dumper=_Dumper,
+            sort_keys=False,
+            allow_unicode=True,
+            width=1 << 16,
+        )
+
+
+class _Dumper(yaml.SafeDumper):
+    """Lists of plain values on one line (`[Phone, Mobile]`), as a person writes them."""
+
+
+_Dumper.add_representer(
+    list,
+    lambda dumper, data: dumper.represent_sequence(
+        "tag:yaml.org,2002:seq", data, flow_style=all(isinstance(v, str) for v in data)
+    ),
+)
+
+
+@dataclass(frozen=True)
+class BoundMapping:
+    """A mapping resolved against one file's headers: spec name -> column positions."""
+
+    mapping: Mapping
+    columns: dict[str, tuple[int, ...]]
+    warnings: list[str]
+
+
+def _attr(key: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+
+
+def check_region(raw: str) -> str:
+    region = raw.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown region {raw!r}: use a two-letter country code such as US or GB")
+    return region
+
+
+def nearest(wanted: tuple[str, ...] | list[str], headers: list[str]) -> str | None:
+    keys = {header_key(h): h for h in headers}
+    for name in wanted:
+        close = difflib.get_close_matches(header_key(name), list(keys), n=1, cutoff=0.75)
+        if close:
+            return keys[close[0]]
+    return None
+
+
+# -- reading YAML ------------------------------------------------------------------------
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and validate a mapping file; every problem names its line and key."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise MappingError(
+            f"cannot read the mapping: {exc.strerror or exc}", source=str(path)
+        ) from None
+    except UnicodeDecodeError:
+        raise MappingError("the mapping is not UTF-8 text", source=str(path)) from None
+    return parse_mapping(text, source=str(path))
+
+
+def parse_mapping(text: str, *, source: str = "mapping") -> Mapping:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise MappingError(f"not valid YAML: {problem}", source=source, line=line) from None
+    if not isinstance(data, dict):
+        raise MappingError("a mapping is a YAML object with `fields:` in it", source=source, line=1)
+    try:
+        return Mapping.model_validate(data)
+    except ValidationError as exc:
+        lines = _key_lines(node)
+        problems = []
+        first_line = None
+        for error in exc.errors():
+            path = tuple(error["loc"])
+            while path and path not in lines:
+                path = path[:-1]
+            line = lines.get(path)
+            first_line = first_line or line
+            shown = _dotted(tuple(error["loc"])) or "(top level)"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            problems.append((f"line {line}: " if line else "") + f"{shown}: {message}")
+        raise MappingError("; ".join(dict.fromkeys(problems)), source=source) from None
+
+
+def _key_lines(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """The 1-based line of every key and list item in the YAML, by its path."""
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is None:
+        return lines
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            lines |= _key_lines(value, child)
+            lines[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            lines |= _key_lines(value, (*path, i))
+    return lines
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# -- JSON Schema for editors -------------------------------------------------------------
+
+_SPEC_SHORTHAND = [
+    {"type": "string", "description": "One column."},
+    {"type": "array", "items": {"type": "string"}, "description": "First non-empty column."},
+]
+_CONSTANT = {"type": ["string", "number"]}
+_TRANSFORM = {
+    "anyOf": [
+        {"enum": list(SIMPLE_TRANSFORMS)},
+        {"type": "object", "properties": {"default": {"type": ["string", "number"]}},
+         "required": ["default"], "additionalProperties": False},
+        {"type": "object", "properties": {"replace": {"type": "object"}},
+         "required": ["replace"], "additionalProperties": False},
+        {"type": "object", "properties": {"regex": {"type": "string"}},
+         "required": ["regex"], "additionalProperties": False},
+    ]
+}  # fmt: skip
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of mapping files (`mappings/schema.json`), shorthands included."""
+    schema = Mapping.model_json_schema(by_alias=True, mode="validation")
+    for name, definition in schema.get("$defs", {}).items():
+        props = definition.get("properties", {})
+        if "transform" in props:
+            props["transform"] = {"anyOf": [_TRANSFORM, {"type": "array", "items": _TRANSFORM}]}
+            props["column"] = {"anyOf": _SPEC_SHORTHAND}
+            props["value"] = {"anyOf": [_CONSTANT, {"type": "array", "items": {"type": "string"}}]}
+            schema["$defs"][name] = {"anyOf": [*_SPEC_SHORTHAND, definition]}
+    schema["properties"]["match"] = {
+        "anyOf": [
+            {"type": "array", "items": {"enum": list(MATCH_KEYS)}},
+            {"enum": ["number", "email", "number,email", "email,number"]},
+        ]
+    }
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "bulk-sync mapping"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,178 @@
+"""A pandera schema built from a mapping and the team's custom fields; every problem of
+every row, with a reason.
+
+The checks are the normalizers of `normalize.py`, registered with pandera under
+names (`phone_number`, `email_address`, `iso_date`, ...): a value passes when its
+normalizer accepts it, and the failure's reason is the normalizer's own sentence.
+Validation is lazy: one pass reports all problems of a chunk, never the first only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera import extensions
+from pandera.errors import SchemaErrors
+
+from .client.models import CustomFieldSchema
+from .mapping import Mapping
+from .normalize import (
+    Invalid,
+    custom_date,
+    custom_number,
+    normalize_email,
+    normalize_number,
+    select_option,
+)
+
+
+@dataclass(frozen=True)
+class TeamRules:
+    """What the team on the server allows: its custom field schemas and board ids.
+
+    `board_ids` is None when the mapping fills no boards (then nobody asked).
+    """
+
+    custom_fields: dict[str, CustomFieldSchema] = field(default_factory=dict)
+    board_ids: frozenset[str] | None = None
+
+
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def _known_boards(value: list[str], *, board_ids: frozenset[str]) -> None:
+    unknown = [b for b in value if b not in board_ids]
+    if unknown:
+        raise Invalid(f"no board with id {', '.join(map(repr, unknown))} on this team")
+
+
+def _required(value: str) -> None:
+    if _blank(value):
+        raise Invalid("is empty, and it is required")
+
+
+# name -> a reader that raises Invalid with the reason; blank values pass (see `required`)
+_READERS: dict[str, Callable[..., object]] = {
+    "phone_number": lambda v, *, region: normalize_number(v, region),
+    "email_address": lambda v: normalize_email(v),
+    "number_value": lambda v: custom_number(v),
+    "iso_date": lambda v: custom_date(v),
+    "select_option_check": lambda v, *, options: select_option(v, list(options)),
+    "known_boards": _known_boards,
+    "required": _required,
+}
+
+
+def _passes(name: str, value: Any, **stats: Any) -> bool:
+    if name != "required" and _blank(value):
+        return True
+    try:
+        _READERS[name](value, **stats)
+    except Invalid:
+        return False
+    return True
+
+
+_Check = TypeVar("_Check", bound=Callable[..., bool])
+
+
+def _element_check(statistics: list[str] | None = None) -> Callable[[_Check], _Check]:
+    register: Callable[[_Check], _Check] = extensions.register_check_method(
+        statistics=statistics, check_type="element_wise"
+    )
+    return register
+
+
+# pandera reads each check's signature, so every check is spelled out.
+@_element_check(["region"])
+def phone_number(value: Any, *, region: str) -> bool:
+    return _passes("phone_number", value, region=region)
+
+
+@_element_check()
+def email_address(value: Any) -> bool:
+    return _passes("email_address", value)
+
+
+@_element_check()
+def number_value(value: Any) -> bool:
+    return _passes("number_value", value)
+
+
+@_element_check()
+def iso_date(value: Any) -> bool:
+    return _passes("iso_date", value)
+
+
+@_element_check(["options"])
+def select_option_check(value: Any, *, options: tuple[str, ...]) -> bool:
+    return _passes("select_option_check", value, options=options)
+
+
+@_element_check(["board_ids"])
+def known_boards(value: Any, *, board_ids: frozenset[str]) -> bool:
+    return _passes("known_boards", value, board_ids=board_ids)
+
+
+@_element_check()
+def required(value: Any) -> bool:
+    return _passes("required", value)
+
+
+def build_schema(mapping: Mapping, team: TeamRules, region: str) -> pa.DataFrameSchema:
+    """The schema of a mapped chunk (see `mapper.map_chunk`) for this mapping and team."""
+    columns: dict[str, pa.Column] = {
+        "number": pa.Column(checks=[pa.Check.required(), pa.Check.phone_number(region=region)]),
+        "email": pa.Column(checks=[pa.Check.email_address()]),
+    }
+    for name in mapping.custom_fields:
+        schema = team.custom_fields.get(name)
+        checks = []
+        if schema is not None:
+            if schema.required:
+                checks.append(pa.Check.required())
+            if schema.type == "number":
+                checks.append(pa.Check.number_value())
+            elif schema.type == "date":
+                checks.append(pa.Check.iso_date())
+            elif schema.type == "select" and schema.options:
+                checks.append(pa.Check.select_option_check(options=tuple(schema.options)))
+        columns["cf." + name] = pa.Column(checks=checks)
+    if mapping.board_ids is not None and team.board_ids is not None:
+        columns["boardIds"] = pa.Column(checks=[pa.Check.known_boards(board_ids=team.board_ids)])
+    return pa.DataFrameSchema(columns, strict=False, coerce=False, name="contacts")
+
+
+def row_problems(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> dict[int, list[str]]:
+    """Every failing check of every row, as `field: reason` sentences, by row number."""
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        return _reasons(exc.failure_cases, schema)
+    return {}
+
+
+def _reasons(failures: pd.DataFrame, schema: pa.DataFrameSchema) -> dict[int, list[str]]:
+    problems: dict[int, list[str]] = {}
+    for column, number, value, row in failures[
+        ["column", "check_number", "failure_case", "index"]
+    ].itertuples(index=False):
+        if row is None or pd.isna(row):
+            raise AssertionError(f"pandera reported a failure without a row: {column} {number}")
+        check = schema.columns[column].checks[int(number)]
+        try:
+            _READERS[check.name](value, **check.statistics)
+            reason = f"fails {check.name}"
+        except Invalid as exc:
+            reason = str(exc)
+        if check.name in ("phone_number", "email_address"):  # the reason names the field
+            problems.setdefault(int(row), []).append(reason)
+        else:
+            where = "customFields." + column[3:] if column.startswith("cf.") else column
+            problems.setdefault(int(row), []).append(f"{where}: {reason}")
+    return problems
