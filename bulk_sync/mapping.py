@@ -302,11 +302,16 @@ def check_region(raw: str) -> str:
 
 
 def nearest(wanted: tuple[str, ...] | list[str], headers: list[str]) -> str | None:
+    """The header most like one of `wanted`: close in spelling, else containing it."""
     keys = {header_key(h): h for h in headers}
     for name in wanted:
         close = difflib.get_close_matches(header_key(name), list(keys), n=1, cutoff=0.75)
         if close:
             return keys[close[0]]
+    for name in wanted:
+        for key, header in keys.items():
+            if header_key(name) in key or key in header_key(name):
+                return header
     return None
 
 

@@ -102,7 +102,7 @@ def _read_number(raw: str, region: str) -> Phone:
     if not phonenumbers.is_valid_number(parsed):
         where = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
         raise Invalid(
-            f"number {text!r} is not a valid number in {where} (+{parsed.country_code}); "
+            f"number {text!r} is not a valid number in {where} (+{parsed.country_code}), "
             f"read with default region {region}"
         )
     e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)

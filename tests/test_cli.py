@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -18,6 +19,7 @@ import typer
 from typer.testing import CliRunner
 
 from bulk_sync.cli import app
+from bulk_sync.sandbox import RunningSandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -107,3 +109,98 @@ def test_sandbox_serve_reports_a_bad_seed(tmp_path: Path) -> None:
     result = runner.invoke(app, ["sandbox", "serve", "--port", "0", "--seed", str(seed)])
     assert result.exit_code == 2
     assert "seed file" in result.output and "users" in result.output
+
+
+# -- import / validate, end to end through the command line --------------------------------
+
+REALWORLD = ROOT.parent / "shared" / "realworld"
+
+
+def run_cli(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """The CLI in `cwd`, where `--sandbox` keeps its database."""
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, args, env=env or {"ECHOWIN_API_KEY": ""})
+    finally:
+        os.chdir(old)
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def test_the_readme_quick_start_import_runs(tmp_path: Path) -> None:
+    code, output = run_cli(
+        ["import", str(ROOT / "samples/leads.xlsx"), "--mapping", str(ROOT / "mappings/leads.yaml"),
+         "--sandbox"], tmp_path,
+    )  # fmt: skip
+    assert code == 1, output  # the sample holds rows that must be rejected
+    assert re.search(r"created \d{3}, duplicates \d+, rejected \d+", output), output
+    (reports,) = (tmp_path / "bulk-sync-reports").iterdir()
+    assert {p.name for p in reports.iterdir()} == {"results.csv", "rejected.csv", "summary.json"}
+    assert (tmp_path / ".bulk-sync" / "sandbox.db").is_file()
+
+
+def test_validate_sends_nothing_and_prints_the_plan(tmp_path: Path) -> None:
+    code, output = run_cli(
+        ["validate", str(ROOT / "samples/leads.csv"), "-m", str(ROOT / "mappings/leads.yaml"),
+         "--sandbox", "--report-dir", "r"], tmp_path,
+    )  # fmt: skip
+    assert code == 1
+    assert re.search(
+        r"a real run would create \d+ contacts; 4 new tags in \d+ GET, 4 WRITE, 3 BULK", output
+    )
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["dry_run"] is True and summary["created"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["import", "missing.csv", "--sandbox"], "missing.csv: no such file"),
+        (
+            ["import", "in.csv", "--mapping", "bad.yaml", "--sandbox"],
+            "fields.number: no column 'Phone'",
+        ),
+        (
+            ["import", "in.csv", "--mapping", "typo.yaml", "--sandbox"],
+            "line 2: fields.numbr: unknown key",
+        ),
+        (["import", "in.csv", "--region", "XX", "--sandbox"], "--region: unknown region 'XX'"),
+        (["import", "in.csv", "--match", "phone", "--sandbox"], "--match: expected number, email"),
+        (["import", "in.csv"], "no API key: set ECHOWIN_API_KEY"),
+        (
+            ["import", "in.csv", "--sandbox", "--api-url", "http://127.0.0.1:1"],
+            "leave out --api-url",
+        ),
+    ],
+)
+def test_file_and_settings_problems_exit_2_with_one_sentence(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    (tmp_path / "in.csv").write_text("Mobile,Name\n2125550100,Ann\n")
+    (tmp_path / "bad.yaml").write_text("fields: {number: Phone}\n")
+    (tmp_path / "typo.yaml").write_text("fields:\n  numbr: Mobile\n")
+    code, output = run_cli(args, tmp_path)
+    assert code == 2, output
+    assert output.startswith("error: ") and message in output
+    assert not (tmp_path / "bulk-sync-reports").exists()
+
+
+def test_a_refused_key_exits_3(tmp_path: Path, sandbox: RunningSandbox) -> None:
+    (tmp_path / "in.csv").write_text("Mobile\n2125550100\n")
+    (tmp_path / "key").write_text("wrong-key")
+    code, output = run_cli(
+        ["import", "in.csv", "--api-url", sandbox.url, "--api-key-file", "key"], tmp_path
+    )
+    assert code == 3, output
+    assert "wrong-key" not in output
+
+
+@pytest.mark.skipif(not REALWORLD.is_dir(), reason="../shared/realworld is not on this machine")
+@pytest.mark.parametrize("name", sorted(p.name for p in REALWORLD.glob("*/*.csv")))
+def test_real_world_files_validate_without_a_mapping(name: str, tmp_path: Path) -> None:
+    (path,) = REALWORLD.glob(f"*/{name}")
+    code, output = run_cli(["validate", str(path), "--sandbox", "--quiet"], tmp_path)
+    assert code in (0, 1), output
+    summary = json.loads(next((tmp_path / "bulk-sync-reports").glob("*/summary.json")).read_text())
+    assert summary["rows"] == summary["skipped"] + summary["rejected"] + summary["duplicates"] > 0

@@ -1,0 +1,178 @@
+"""Whole imports against a real sandbox over HTTP: every row ends with a status and a reason."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bulk_sync.client import EchowinClient
+from bulk_sync.errors import InputError, MappingError
+from bulk_sync.importer import ImportOptions, import_file
+from bulk_sync.sandbox import FaultPlan, SandboxSettings, running_sandbox
+from tests.client.conftest import client_for
+from tests.conftest import Team, team_on
+
+from .conftest import all_contacts, read_report, write_csv
+
+ROOT = Path(__file__).parents[2]
+SAMPLES = ROOT / "samples"
+LEADS_MAPPING = ROOT / "mappings" / "leads.yaml"
+
+
+@pytest.mark.parametrize("sample", ["leads.csv", "leads.xlsx"])
+def test_the_sample_imports_with_a_result_for_every_row(
+    sample: str, client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    options = ImportOptions(SAMPLES / sample, LEADS_MAPPING, report_dir=tmp_path)
+    result = import_file(options, client, env={})
+
+    results = read_report(tmp_path / "results.csv")
+    rejected = read_report(tmp_path / "rejected.csv")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    statuses = Counter(r["_status"] for r in results)
+    assert summary["rows"] == len(results) == sum(result.counts[k] for k in (
+        "created", "updated", "unchanged", "duplicates", "rejected", "skipped"))  # fmt: skip
+    assert statuses["created"] == summary["created"] > 150
+    assert statuses["duplicate"] == summary["duplicates"] > 0
+    assert statuses["rejected"] == summary["rejected"] == len(rejected) > 0
+    assert result.exit_code == summary["exit_code"] == 1
+    assert all(r["_error"] for r in rejected)
+    # rows are numbered as a spreadsheet shows them; blank rows are skipped, not renumbered
+    numbers = [int(r["_row"]) for r in results]
+    assert numbers == sorted(numbers) and numbers[0] >= 2 and len(set(numbers)) == len(numbers)
+
+    stored = {c["id"]: c for c in all_contacts(team)}
+    created = [r for r in results if r["_status"] == "created"]
+    assert {r["_contact_id"] for r in created} == set(stored)  # each id real, none missing
+    for row in created:
+        contact = stored[row["_contact_id"]]
+        assert contact["number"].startswith("+")
+        assert contact["firstName"] == row["First Name"].strip()
+    tags = {t["name"] for c in stored.values() for t in c["tags"]}
+    assert {"Imported", "VIP", "Referral"} <= tags
+    assert "lead" not in tags  # "lead" in a cell is the team's existing tag "Lead"
+    for row in results:
+        if row["_status"] == "duplicate":
+            assert row["_error"].startswith("same number as row ")
+
+
+def test_a_row_the_server_refuses_is_found_and_explained(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    """The bulk answer only counts failures: the pusher must find which row and why."""
+    source = write_csv(tmp_path / "in.csv", [
+        ["Phone", "Name", "Owner"],
+        ["+1 212 555 0100", "Ann Lee", team.users[0]["id"]],
+        ["+1 212 555 0101", "Bob Ray", "no-such-user"],
+        ["+1 212 555 0102", "Cid Moe", team.users[1]["id"]],
+    ])  # fmt: skip
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("fields: {number: Phone}\nname: Name\nassignUserIds: Owner\n")
+    result = import_file(ImportOptions(source, mapping, report_dir=tmp_path / "r"), client, env={})
+
+    rows = {r["_row"]: r for r in read_report(tmp_path / "r" / "results.csv")}
+    assert [rows[n]["_status"] for n in "234"] == ["created", "rejected", "created"]
+    assert "assignUserIds" in rows["3"]["_error"] and "echowin refused it" in rows["3"]["_error"]
+    stored = {c["id"]: c for c in all_contacts(team)}
+    assert set(stored) == {rows["2"]["_contact_id"], rows["4"]["_contact_id"]}
+    assert stored[rows["4"]["_contact_id"]]["lastName"] == "Moe"
+    assert result.exit_code == 1
+
+
+def test_older_contacts_with_the_same_details_are_not_taken_for_new_ones(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    team.create(number="+12125550100", firstName="Ann")
+    source = write_csv(tmp_path / "in.csv", [["Phone", "First"], ["+12125550100", "Ann"]])
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("fields: {number: Phone, firstName: First}\n")
+    import_file(ImportOptions(source, mapping, report_dir=tmp_path / "r"), client, env={})
+    (row,) = read_report(tmp_path / "r" / "results.csv")
+    contacts = all_contacts(team)
+    assert len(contacts) == 2
+    assert row["_status"] == "created" and row["_contact_id"] == contacts[0]["id"]  # the newest
+
+
+def test_lost_responses_neither_lose_nor_duplicate_contacts(tmp_path: Path) -> None:
+    """Every bulk answer is lost after the commit: reconciling finds each contact once."""
+    rows = [["Phone", "Email"]] + [[f"+1212555{i:04d}", f"p{i}@example.com"] for i in range(250)]
+    source = write_csv(tmp_path / "in.csv", rows)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("fields: {number: Phone, email: Email}\n")
+    settings = SandboxSettings(
+        rate_limits=False, faults=FaultPlan.parse("drop_after=0.5"), fault_seed=3
+    )
+    with running_sandbox(settings) as server, team_on(server) as team:
+        with client_for(server, team) as client:
+            options = ImportOptions(source, mapping, report_dir=tmp_path / "r")
+            result = import_file(options, client, env={})
+        httpx.put(f"{server.url}/_sandbox/faults", json={}, headers=server.admin_headers)
+        stored = all_contacts(team)
+        _, faults = server.sandbox.stats.snapshot()
+    assert any(f["kind"] == "drop_after" and f["count"] >= 3 for f in faults), faults
+    results = read_report(tmp_path / "r" / "results.csv")
+    assert result.counts["created"] == 250 == len(stored)
+    assert sorted(c["number"] for c in stored) == sorted(r[0] for r in rows[1:])
+    assert {r["_contact_id"] for r in results} == {c["id"] for c in stored}
+
+
+def test_a_dry_run_sends_nothing_and_plans_the_calls(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    options = ImportOptions(SAMPLES / "leads.csv", LEADS_MAPPING, dry_run=True, report_dir=tmp_path)
+    result = import_file(options, client, env={})
+    assert all_contacts(team) == []
+    assert result.plan is not None
+    valid = result.counts["skipped"]
+    assert result.plan.contacts == valid > 150
+    assert result.plan.calls["bulk"] == -(-valid // 100)
+    assert result.plan.calls["get"] == 2 + 2 * result.plan.calls["bulk"]
+    assert set(result.plan.tags_to_create) == {"Imported", "Open House", "newsletter", "Referral"}
+    assert result.plan.calls["write"] == 4
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["plan"]["contacts"] == valid and summary["created"] == 0
+    # a dry run only reads: the team's fields, tags
+    assert client.stats.requests == 2
+
+
+def test_a_missing_column_is_a_file_error_before_anything_is_sent(
+    client: EchowinClient, tmp_path: Path
+) -> None:
+    source = write_csv(
+        tmp_path / "in.csv", [["Phone number", "E-mail"], ["+12125550100", "a@b.co"]]
+    )
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("fields: {number: Phone, email: Email}\n")
+    with pytest.raises(MappingError) as caught:
+        import_file(ImportOptions(source, mapping, report_dir=tmp_path / "r"), client, env={})
+    message = str(caught.value)
+    assert "fields.number: no column 'Phone' (nearest: 'Phone number')" in message
+    assert "The columns of in.csv are: 'Phone number', 'E-mail'" in message
+    assert client.stats.requests == 0
+    assert not (tmp_path / "r").exists()
+
+
+def test_without_a_mapping_the_headers_are_matched_and_the_mapping_shown(
+    client: EchowinClient, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "in.csv", [
+        ["Given Name", "Family Name", "E-mail 1 - Value", "Phone 1 - Value", "Organization"],
+        ["Ann", "Lee", "ANN@EXAMPLE.COM ", "(212) 555-0100", "Acme"],
+    ])  # fmt: skip
+    result = import_file(ImportOptions(source, report_dir=tmp_path / "r"), client, env={})
+    assert result.mapping_yaml is not None
+    assert "number: Phone 1 - Value" in result.mapping_yaml
+    assert "company: Organization" in result.mapping_yaml
+    assert (tmp_path / "r" / "mapping-used.yaml").read_text() == result.mapping_yaml
+    (row,) = read_report(tmp_path / "r" / "results.csv")
+    assert row["_status"] == "created"
+
+
+def test_a_file_without_a_phone_column_is_refused(client: EchowinClient, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [["Name", "City"], ["Ann", "Oslo"]])
+    with pytest.raises(InputError, match="no column looks like a phone number"):
+        import_file(ImportOptions(source, report_dir=tmp_path / "r"), client, env={})
