@@ -96,17 +96,17 @@ def _read_number(raw: str, region: str) -> Phone:
     except NumberParseException as exc:
         reason = _PARSE_ERRORS.get(exc.error_type, "it cannot be read")
         raise Invalid(f"number {text!r} cannot be read as a phone number: {reason}") from None
-    possible = phonenumbers.is_possible_number_with_reason(parsed)
+    if phonenumbers.is_valid_number(parsed):
+        e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+        return Phone(e164, parsed.extension or None)
+    possible = phonenumbers.is_possible_number_with_reason(parsed)  # why it is not valid
     if possible in _POSSIBLE_ERRORS:
         raise Invalid(f"number {text!r} is {_POSSIBLE_ERRORS[possible]} for a phone number")
-    if not phonenumbers.is_valid_number(parsed):
-        where = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
-        raise Invalid(
-            f"number {text!r} is not a valid number in {where} (+{parsed.country_code}), "
-            f"read with default region {region}"
-        )
-    e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
-    return Phone(e164, parsed.extension or None)
+    where = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
+    raise Invalid(
+        f"number {text!r} is not a valid number in {where} (+{parsed.country_code}), "
+        f"read with default region {region}"
+    )
 
 
 def normalize_email(raw: str) -> str:

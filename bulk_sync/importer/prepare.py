@@ -6,6 +6,10 @@ the region, so a worker process can run it on chunks while the main process send
 
 from __future__ import annotations
 
+import multiprocessing
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,3 +129,50 @@ class Preparer:
         if any(p is None for p in parts):
             return None  # a row without its match key is never an in-file duplicate
         return "\x1f".join(p for p in parts if p is not None)
+
+
+_WORKER: Preparer | None = None
+PARALLEL_FROM_BYTES = 2 << 20  # smaller files are done before worker processes start
+
+
+def prepared_chunks(
+    preparer: Preparer, chunks: Iterator[Chunk], workers: int
+) -> Iterator[PreparedChunk]:
+    """`preparer.prepare` over `chunks`, in order, on `workers` processes when above one.
+
+    The main process keeps reading, deduping and sending while workers validate;
+    at most two chunks per worker are in flight, so memory stays flat. Workers are
+    started by a fork server: forking this process (threads: the sandbox, httpx)
+    would not be safe.
+    """
+    if workers <= 1:
+        for chunk in chunks:
+            yield preparer.prepare(chunk)
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # pandas and pandera imported once, then forked
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(preparer,)
+    ) as pool:
+        pending: deque[Future[PreparedChunk]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(_prepare_in_worker, chunk))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _start_worker(preparer: Preparer) -> None:
+    global _WORKER
+    _WORKER = preparer
+
+
+def _prepare_in_worker(chunk: Chunk) -> PreparedChunk:
+    if _WORKER is None:
+        raise RuntimeError("worker started without a preparer")
+    return _WORKER.prepare(chunk)

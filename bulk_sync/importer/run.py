@@ -26,7 +26,7 @@ from ..sources import Source, open_source
 from ..suggest import suggest_mapping
 from ..validation import TeamRules
 from .dedupe import SeenKeys
-from .prepare import PreparedChunk, Preparer
+from .prepare import PARALLEL_FROM_BYTES, PreparedChunk, Preparer, prepared_chunks
 from .push import BATCH_SIZE, Pusher, RowOutcome, TagResolver
 from .reports import ReportWriter, default_report_dir
 
@@ -42,6 +42,7 @@ class ImportOptions:
     match: tuple[str, ...] | None = None
     dry_run: bool = False
     report_dir: Path | None = None
+    workers: int | None = None  # processes that validate; None: both cores on large files
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def import_file(
     )
     error = None
     try:
-        run.all(preparer.prepare(chunk) for chunk in source.chunks())
+        run.all(prepared_chunks(preparer, source.chunks(), _workers(options)))
     except ApiError as exc:
         error = str(exc)
     finally:
@@ -168,6 +169,14 @@ def _open(options: ImportOptions, mapping: Mapping | None) -> Source:
     ):  # fmt: skip
         sheet = None  # a mapping written for the workbook still reads its CSV export
     return open_source(options.source, sheet=sheet, header_row=header_row)
+
+
+def _workers(options: ImportOptions) -> int:
+    if options.workers is not None:
+        return options.workers
+    if options.source.stat().st_size < PARALLEL_FROM_BYTES:
+        return 1
+    return min(2, os.cpu_count() or 1)
 
 
 def _unknown_fields(mapping: Mapping, custom_fields: list[Any]) -> list[str]:

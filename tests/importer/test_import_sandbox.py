@@ -176,3 +176,18 @@ def test_a_file_without_a_phone_column_is_refused(client: EchowinClient, tmp_pat
     source = write_csv(tmp_path / "in.csv", [["Name", "City"], ["Ann", "Oslo"]])
     with pytest.raises(InputError, match="no column looks like a phone number"):
         import_file(ImportOptions(source, report_dir=tmp_path / "r"), client, env={})
+
+
+def test_worker_processes_give_the_same_results_as_one(
+    client: EchowinClient, tmp_path: Path
+) -> None:
+    reports = {}
+    for workers in (1, 2):
+        options = ImportOptions(
+            SAMPLES / "leads.csv", LEADS_MAPPING, dry_run=True,
+            report_dir=tmp_path / str(workers), workers=workers,
+        )  # fmt: skip
+        import_file(options, client, env={})
+        reports[workers] = (tmp_path / str(workers) / "results.csv").read_text(encoding="utf-8-sig")
+    assert reports[1] == reports[2]
+    assert reports[1].count("\n") > 250

@@ -1,0 +1,117 @@
+"""A dry run (`bulk-sync validate`) of large generated messy files: rows/s and peak RSS.
+
+    python benchmarks/import_dry_run.py                 # CSV 100k and 1M rows, XLSX 100k
+    python benchmarks/import_dry_run.py --rows 100000 --formats csv
+
+Files come from `samples/generate.py` (`messy_rows`: a dozen phone shapes, foreign and
+damaged numbers, duplicates, blank rows, custom fields, tags) and are cached in
+`.bulk-sync/bench/`. Each case runs in its own process, against an in-process sandbox
+without rate limits, so its peak RSS is its own. Beside each figure: phonenumbers
+alone (parse, is_valid_number, format E.164, one process) on the Phone column of the
+same file, which is the floor the pipeline is compared with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "samples"))
+CACHE = ROOT / ".bulk-sync" / "bench"
+
+
+def source_file(rows: int, fmt: str) -> Path:
+    from generate import messy_rows, write_csv, write_xlsx  # type: ignore[import-not-found]
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"messy-{rows}.{fmt}"
+    if not path.exists():
+        started = time.perf_counter()
+        (write_csv if fmt == "csv" else write_xlsx)(path, messy_rows(rows, seed=rows))
+        print(f"  (generated {path.name} in {time.perf_counter() - started:.0f} s)", flush=True)
+    return path
+
+
+def run_case(path: Path) -> dict[str, float]:
+    """In a child process: one dry run of `path`; prints its figures as JSON."""
+    from bulk_sync.client import EchowinClient
+    from bulk_sync.config import ApiKey, ApiSettings
+    from bulk_sync.importer import ImportOptions, import_file
+    from bulk_sync.sandbox import SandboxSettings, running_sandbox
+
+    with running_sandbox(SandboxSettings(rate_limits=False)) as server:
+        settings = ApiSettings(server.url, ApiKey("sandbox"))
+        with EchowinClient(settings, limits=None) as client:
+            started = time.perf_counter()
+            result = import_file(
+                ImportOptions(path, ROOT / "mappings" / "leads.yaml", dry_run=True,
+                              report_dir=CACHE / "reports" / path.stem),
+                client, env={},
+            )  # fmt: skip
+            seconds = time.perf_counter() - started
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"rows": result.counts["rows"], "seconds": seconds, "rss_mb": rss_mb}
+
+
+def phonenumbers_floor(path: Path, limit: int = 200_000) -> float:
+    """µs per number for phonenumbers alone, one process, on the file's Phone cells."""
+    import phonenumbers
+
+    from bulk_sync.sources import open_source
+
+    numbers: list[str] = []
+    source = open_source(path, sheet="Leads" if path.suffix == ".xlsx" else None)
+    column = source.headers.index("Phone")
+    for chunk in source.chunks():
+        numbers += [row[column] or row[column + 1] for row in chunk.rows]
+        if len(numbers) >= limit:
+            break
+    numbers = [n for n in numbers if n][:limit]
+    started = time.perf_counter()
+    for raw in numbers:
+        try:
+            parsed = phonenumbers.parse(raw, "US")
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return (time.perf_counter() - started) / len(numbers) * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="*", default=None)
+    parser.add_argument("--formats", nargs="*", default=None)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_case(args.child)))
+        return
+    cases = [(100_000, "csv"), (1_000_000, "csv"), (100_000, "xlsx")]
+    if args.rows or args.formats:
+        cases = [(n, f) for n in (args.rows or [100_000]) for f in (args.formats or ["csv"])]
+    print("case                   rows   seconds   rows/s   peak RSS   phonenumbers alone")
+    for rows, fmt in cases:
+        path = source_file(rows, fmt)
+        child = subprocess.run(
+            [sys.executable, __file__, "--child", str(path)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
+        floor_us = phonenumbers_floor(path)
+        rate = figures["rows"] / figures["seconds"]
+        print(
+            f"{path.name:<20} {figures['rows']:>8} {figures['seconds']:>8.1f} {rate:>8.0f}"
+            f" {figures['rss_mb']:>7.0f} MB   {floor_us:.1f} µs/number = {1e6 / floor_us:.0f}/s",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
