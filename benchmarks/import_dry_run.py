@@ -33,7 +33,9 @@ def source_file(rows: int, fmt: str) -> Path:
     path = CACHE / f"messy-{rows}.{fmt}"
     if not path.exists():
         started = time.perf_counter()
-        (write_csv if fmt == "csv" else write_xlsx)(path, messy_rows(rows, seed=rows))
+        partial = path.with_name(f"partial-{path.name}")  # a killed run leaves no half file
+        (write_csv if fmt == "csv" else write_xlsx)(partial, messy_rows(rows, seed=rows))
+        partial.rename(path)
         print(f"  (generated {path.name} in {time.perf_counter() - started:.0f} s)", flush=True)
     return path
 
