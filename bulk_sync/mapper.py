@@ -13,8 +13,6 @@ import pandas as pd
 from .mapping import CONTACT_FIELDS, BoundMapping, ListSpec, Transform, ValueSpec
 from .sources import Chunk
 
-LIST_TARGETS = ("tags", "assignUserIds", "boardIds")
-
 
 def map_chunk(bound: BoundMapping, chunk: Chunk) -> pd.DataFrame:
     """The mapped values of every row of `chunk`, indexed by row number."""

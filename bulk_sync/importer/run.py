@@ -148,7 +148,9 @@ def import_file(
     plan = None
     if options.dry_run:
         setup_gets = 3 if boards is not None else 2
-        plan = Plan.estimate(run.to_create, run.new_tags, setup_gets, client.limits or RateLimits())
+        plan = Plan.estimate(
+            run.to_create, list(run.new_tags.values()), setup_gets, client.limits or RateLimits()
+        )
     counts = writer.summary_counts()
     exit_code = 3 if error else (1 if counts["rejected"] else 0)
     result = ImportResult(
@@ -217,7 +219,7 @@ class _Run:
         self._batch: list[tuple[int, NewContact]] = []
         self._outcomes: dict[int, RowOutcome] = {}
         self.to_create = 0
-        self.new_tags: list[str] = []
+        self.new_tags: dict[str, str] = {}  # casefold -> first spelling, for the plan
 
     def all(self, chunks: Iterator[PreparedChunk]) -> None:
         try:
@@ -243,7 +245,8 @@ class _Run:
                 self.to_create += 1
                 if contact.tag_names:
                     fresh = self._tags.missing(contact.tag_names)
-                    self.new_tags += [t for t in fresh if t.casefold() not in self._new_keys()]
+                    for tag in fresh:
+                        self.new_tags.setdefault(tag.casefold(), tag)
                 outcome = RowOutcome("skipped", error="dry run: not sent")
             else:
                 self._batch.append((row, chunk.contacts[row]))
@@ -251,9 +254,6 @@ class _Run:
             if len(self._batch) == BATCH_SIZE:
                 self._send()
         self._flush()
-
-    def _new_keys(self) -> set[str]:
-        return {t.casefold() for t in self.new_tags}
 
     def _send(self) -> None:
         if self._batch:
