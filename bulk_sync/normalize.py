@@ -14,9 +14,10 @@ import functools
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, ValidationResult
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 _EXCEL_ERROR = re.compile(r"^#(N/A|NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|ERROR!|SPILL!|CALC!)", re.I)
@@ -70,7 +71,7 @@ def read_number(raw: str, region: str) -> Phone | str:
         return str(exc)
 
 
-def _read_number(raw: str, region: str) -> Phone:
+def _read_number(raw: str, region: str, *, fast: bool = True) -> Phone:
     text = raw.strip()
     if not text:
         raise Invalid("number is empty")
@@ -92,11 +93,11 @@ def _read_number(raw: str, region: str) -> Phone:
             "format the column as text in the spreadsheet and export it again"
         )
     try:
-        parsed = phonenumbers.parse(text, region)
+        parsed = (fast and _north_american(text, region)) or phonenumbers.parse(text, region)
     except NumberParseException as exc:
         reason = _PARSE_ERRORS.get(exc.error_type, "it cannot be read")
         raise Invalid(f"number {text!r} cannot be read as a phone number: {reason}") from None
-    if phonenumbers.is_valid_number(parsed):
+    if is_valid_number(parsed):
         e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
         return Phone(e164, parsed.extension or None)
     possible = phonenumbers.is_possible_number_with_reason(parsed)  # why it is not valid
@@ -107,6 +108,121 @@ def _read_number(raw: str, region: str) -> Phone:
         f"number {text!r} is not a valid number in {where} (+{parsed.country_code}), "
         f"read with default region {region}"
     )
+
+
+# -- the common North American shapes, read without phonenumbers.parse ------------------
+#
+# `(212) 555-0123`, `212.555.0123`, `1-212-555-0123`, `+1 212 555 0123`...: digits
+# with spaces, dots, dashes and brackets only. phonenumbers reads these as calling
+# code 1 and the last ten digits; this says so without its general machinery (a
+# third of the time). tests/test_normalize.py checks that both read the same from
+# many generated and real numbers; anything else goes to phonenumbers.parse.
+
+_SIMPLE = re.compile(r"\(?\+?[0-9][0-9 ().\-]*", re.ASCII)
+_FORMATTING = str.maketrans("", "", " ().-+")
+_NANP_LIKE_US = frozenset({"US", "CA"})  # national prefix 1, no local-dialling rewrite
+
+
+def _north_american(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    if not _SIMPLE.fullmatch(text):
+        return None
+    digits = text.translate(_FORMATTING)
+    international = "+" in text
+    if len(digits) == 11 and digits[0] == "1" and (international or region in _NANP_LIKE_US):
+        national = digits[1:]
+    elif len(digits) == 10 and not international and region in _NANP_LIKE_US:
+        national = digits
+    else:
+        return None
+    if national[0] in "01":
+        return None
+    return phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
+
+
+# -- validity, as phonenumbers decides it, at a third of the cost ---------------------------
+#
+# `phonenumbers.is_valid_number` looks a number's region up (trying the calling
+# code's regions in order), then classifies the number against that region's
+# patterns (general, then premium rate ... fixed line, mobile), and every pattern is
+# fetched through `re.compile` on every call. Below is the same decision on the
+# same metadata, with the patterns compiled once and the classification done once.
+# tests/test_normalize.py checks that both agree on every calling code.
+
+_TYPE_DESCS = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager",
+               "uan", "voicemail", "fixed_line")  # fmt: skip
+_Desc = tuple[frozenset[int], re.Pattern[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Region:
+    leading_digits: re.Pattern[str] | None
+    same_calling_code: bool  # is_valid_number_for_region's check
+    general: _Desc | None
+    types: tuple[_Desc, ...]  # any of them: a known type
+
+    def knows(self, nsn: str) -> bool:
+        """`_number_type_helper(nsn, metadata) != UNKNOWN`."""
+        return _matches(nsn, self.general) and any(_matches(nsn, d) for d in self.types)
+
+
+def _matches(nsn: str, desc: _Desc | None) -> bool:
+    if desc is None:
+        return False
+    lengths, pattern = desc
+    return (not lengths or len(nsn) in lengths) and pattern.fullmatch(nsn) is not None
+
+
+def _desc(number_desc: Any) -> _Desc | None:
+    if number_desc is None or not number_desc.national_number_pattern:
+        return None  # no desc, or an empty pattern: matches nothing
+    lengths = frozenset(number_desc.possible_length or ())
+    return lengths, re.compile(number_desc.national_number_pattern)
+
+
+def _region(metadata: Any, calling_code: int, region_code: str) -> _Region:
+    types = [getattr(metadata, name) for name in _TYPE_DESCS]
+    if not metadata.same_mobile_and_fixed_line_pattern:
+        types.append(metadata.mobile)
+    same_code = region_code == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY or (
+        phonenumbers.country_code_for_valid_region(region_code) == calling_code
+    )
+    leading = metadata.leading_digits
+    return _Region(
+        re.compile(leading) if leading is not None else None,
+        same_code,
+        _desc(metadata.general_desc),
+        tuple(d for d in map(_desc, types) if d is not None),
+    )
+
+
+@functools.cache
+def _regions(calling_code: int) -> tuple[bool, tuple[_Region, ...]]:
+    """(one region only?, its regions in phonenumbers' order, those with metadata)."""
+    codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(calling_code, ())
+    regions = []
+    for code in codes:
+        if len(codes) == 1:
+            metadata = PhoneMetadata.metadata_for_region_or_calling_code(calling_code, code.upper())
+        else:
+            metadata = PhoneMetadata.metadata_for_region(code.upper(), None)
+        if metadata is not None:
+            regions.append(_region(metadata, calling_code, code))
+    return len(codes) == 1, tuple(regions)
+
+
+def is_valid_number(number: phonenumbers.PhoneNumber) -> bool:
+    """Exactly `phonenumbers.is_valid_number(number)`, about three times faster."""
+    single, regions = _regions(number.country_code or 0)
+    nsn = phonenumbers.national_significant_number(number)
+    if single:
+        return bool(regions) and regions[0].same_calling_code and regions[0].knows(nsn)
+    for region in regions:
+        if region.leading_digits is not None:
+            if region.leading_digits.match(nsn):
+                return region.same_calling_code and region.knows(nsn)
+        elif region.knows(nsn):
+            return region.same_calling_code
+    return False
 
 
 def normalize_email(raw: str) -> str:

@@ -18,7 +18,8 @@ import codecs
 import csv
 import datetime as dt
 import math
-from collections.abc import Iterable, Iterator
+import operator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -175,7 +176,7 @@ def _csv_records(path: Path) -> tuple[Iterator[list[str]], str, list[str]]:
 def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
     with path.open("r", encoding=encoding, errors="strict", newline="") as text:
         try:
-            yield from csv.reader(_without_nul(text), delimiter=delimiter, strict=False)
+            yield from csv.reader(map(_WITHOUT_NUL, text), delimiter=delimiter, strict=False)
         except UnicodeDecodeError as exc:
             raise InputError(
                 f"{path}: not valid {_encoding_name(encoding)} past byte {exc.start}; "
@@ -185,9 +186,7 @@ def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
             raise InputError(f"{path}: cannot be read as CSV: {exc}") from None
 
 
-def _without_nul(lines: Iterable[str]) -> Iterator[str]:
-    for line in lines:
-        yield line.replace("\x00", "")
+_WITHOUT_NUL = operator.methodcaller("replace", "\x00", "")  # each line; C speed, no frame
 
 
 def detect_encoding(path: Path) -> str:

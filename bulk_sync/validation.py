@@ -78,50 +78,57 @@ def _passes(name: str, value: Any, **stats: Any) -> bool:
     return True
 
 
-_Check = TypeVar("_Check", bound=Callable[..., bool])
+_Check = TypeVar("_Check", bound=Callable[..., Any])
 
 
-def _element_check(statistics: list[str] | None = None) -> Callable[[_Check], _Check]:
+def _vectorized_check(statistics: list[str] | None = None) -> Callable[[_Check], _Check]:
     register: Callable[[_Check], _Check] = extensions.register_check_method(
-        statistics=statistics, check_type="element_wise"
+        statistics=statistics, check_type="vectorized"
     )
     return register
 
 
+def _each_distinct(name: str, values: pd.Series, **stats: Any) -> pd.Series:
+    """`_passes` once per distinct value: files repeat values, and phones are costly."""
+    verdicts = {value: _passes(name, value, **stats) for value in values.unique()}
+    return values.map(verdicts).astype(bool)
+
+
 # pandera reads each check's signature, so every check is spelled out.
-@_element_check(["region"])
-def phone_number(value: Any, *, region: str) -> bool:
-    return _passes("phone_number", value, region=region)
+@_vectorized_check(["region"])
+def phone_number(values: pd.Series, *, region: str) -> pd.Series:
+    return _each_distinct("phone_number", values, region=region)
 
 
-@_element_check()
-def email_address(value: Any) -> bool:
-    return _passes("email_address", value)
+@_vectorized_check()
+def email_address(values: pd.Series) -> pd.Series:
+    return _each_distinct("email_address", values)
 
 
-@_element_check()
-def number_value(value: Any) -> bool:
-    return _passes("number_value", value)
+@_vectorized_check()
+def number_value(values: pd.Series) -> pd.Series:
+    return _each_distinct("number_value", values)
 
 
-@_element_check()
-def iso_date(value: Any) -> bool:
-    return _passes("iso_date", value)
+@_vectorized_check()
+def iso_date(values: pd.Series) -> pd.Series:
+    return _each_distinct("iso_date", values)
 
 
-@_element_check(["options"])
-def select_option_check(value: Any, *, options: tuple[str, ...]) -> bool:
-    return _passes("select_option_check", value, options=options)
+@_vectorized_check(["options"])
+def select_option_check(values: pd.Series, *, options: tuple[str, ...]) -> pd.Series:
+    return _each_distinct("select_option_check", values, options=options)
 
 
-@_element_check(["board_ids"])
-def known_boards(value: Any, *, board_ids: frozenset[str]) -> bool:
-    return _passes("known_boards", value, board_ids=board_ids)
+@_vectorized_check(["board_ids"])
+def known_boards(values: pd.Series, *, board_ids: frozenset[str]) -> pd.Series:
+    # lists cannot be dict keys: each row on its own (board lists are short and rare)
+    return values.map(lambda v: _passes("known_boards", v, board_ids=board_ids)).astype(bool)
 
 
-@_element_check()
-def required(value: Any) -> bool:
-    return _passes("required", value)
+@_vectorized_check()
+def required(values: pd.Series) -> pd.Series:
+    return values.str.strip() != ""
 
 
 def build_schema(mapping: Mapping, team: TeamRules, region: str) -> pa.DataFrameSchema:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,17 @@ class ReportWriter:
             writers.append(writer)
         self._results, self._rejected = writers
 
-    def write(self, row: int, cells: list[str], outcome: RowOutcome) -> None:
-        self.counts[outcome.status] += 1
-        self._results.writerow([*cells, row, outcome.status, outcome.contact_id, outcome.error])
-        if outcome.status == "rejected":
-            self._rejected.writerow([*cells, row, outcome.error])
+    def write(self, resolved: Iterable[tuple[int, list[str], RowOutcome]]) -> None:
+        """Rows whose outcome is known, in row order."""
+        results, rejected = [], []
+        counts = self.counts
+        for row, cells, outcome in resolved:
+            counts[outcome.status] += 1
+            results.append([*cells, row, outcome.status, outcome.contact_id, outcome.error])
+            if outcome.status == "rejected":
+                rejected.append([*cells, row, outcome.error])
+        self._results.writerows(results)
+        self._rejected.writerows(rejected)
 
     def close(self) -> None:
         for handle in self._files:

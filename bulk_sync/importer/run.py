@@ -22,11 +22,18 @@ from ..client.models import NewContact
 from ..config import RateLimits, resolve_region
 from ..errors import ApiError, InputError
 from ..mapping import Mapping, load_mapping
-from ..sources import Source, open_source
+from ..sources import Chunk, Source, open_source
 from ..suggest import suggest_mapping
 from ..validation import TeamRules
 from .dedupe import SeenKeys
-from .prepare import PARALLEL_FROM_BYTES, PreparedChunk, Preparer, prepared_chunks
+from .prepare import (
+    PARALLEL_FROM_BYTES,
+    Body,
+    PreparedChunk,
+    Preparer,
+    fewer_collections,
+    prepared_chunks,
+)
 from .push import BATCH_SIZE, Pusher, RowOutcome, TagResolver
 from .reports import ReportWriter, default_report_dir
 
@@ -140,7 +147,8 @@ def import_file(
     )
     error = None
     try:
-        run.all(prepared_chunks(preparer, source.chunks(), _workers(options)))
+        with fewer_collections():
+            run.all(prepared_chunks(preparer, source.chunks(), _workers(options)))
     except ApiError as exc:
         error = str(exc)
     finally:
@@ -194,6 +202,9 @@ def _unknown_fields(mapping: Mapping, custom_fields: list[Any]) -> list[str]:
     ]
 
 
+_NOT_SENT = RowOutcome("skipped", error="dry run: not sent")
+
+
 class _Run:
     """Rows in file order, each written once its outcome is known."""
 
@@ -216,61 +227,71 @@ class _Run:
         self._key_name = " and ".join(match)
         self._seen = SeenKeys()
         self._waiting: list[tuple[int, list[str], RowOutcome | None]] = []
-        self._batch: list[tuple[int, NewContact]] = []
+        self._batch: list[tuple[int, Body]] = []
         self._outcomes: dict[int, RowOutcome] = {}
         self.to_create = 0
         self.new_tags: dict[str, str] = {}  # casefold -> first spelling, for the plan
+        self._planned_tags: set[tuple[str, ...]] = set()  # tag lists already planned
 
-    def all(self, chunks: Iterator[PreparedChunk]) -> None:
+    def all(self, chunks: Iterator[tuple[Chunk, PreparedChunk]]) -> None:
         try:
-            for chunk in chunks:
-                self._chunk(chunk)
+            for chunk, prepared in chunks:
+                self._chunk(chunk, prepared)
             self._send()
             self._flush()
         finally:
             self._seen.close()
 
-    def _chunk(self, chunk: PreparedChunk) -> None:
-        first_rows = self._seen.first_rows(chunk.keys)
+    def _chunk(self, chunk: Chunk, prepared: PreparedChunk) -> None:
+        first_rows = self._seen.first_rows(prepared.keys)
+        rejected, bodies = prepared.rejected, prepared.bodies
         for row, cells in zip(chunk.row_numbers, chunk.rows, strict=True):
             outcome: RowOutcome | None = None
-            if row in chunk.rejected:
-                outcome = RowOutcome("rejected", error=chunk.rejected[row])
+            if row in rejected:
+                outcome = RowOutcome("rejected", error=rejected[row])
             elif row in first_rows:
                 outcome = RowOutcome(
                     "duplicate", error=f"same {self._key_name} as row {first_rows[row]}"
                 )
             elif self._dry_run:
-                contact = chunk.contacts[row]
-                self.to_create += 1
-                if contact.tag_names:
-                    fresh = self._tags.missing(contact.tag_names)
-                    for tag in fresh:
-                        self.new_tags.setdefault(tag.casefold(), tag)
-                outcome = RowOutcome("skipped", error="dry run: not sent")
+                self._plan(bodies[row].get("tagNames"))
+                outcome = _NOT_SENT
             else:
-                self._batch.append((row, chunk.contacts[row]))
+                self._batch.append((row, bodies[row]))
             self._waiting.append((row, cells, outcome))
             if len(self._batch) == BATCH_SIZE:
                 self._send()
         self._flush()
 
+    def _plan(self, tag_names: list[str] | None) -> None:
+        """A dry run's row that would be created, with the tags it would need made."""
+        self.to_create += 1
+        if tag_names and (names := tuple(tag_names)) not in self._planned_tags:
+            self._planned_tags.add(names)
+            for tag in self._tags.missing(names):
+                self.new_tags.setdefault(tag.casefold(), tag)
+
     def _send(self) -> None:
         if self._batch:
-            self._outcomes.update(self._pusher.push(self._batch))
+            batch = [(row, NewContact.model_validate(body)) for row, body in self._batch]
+            self._outcomes.update(self._pusher.push(batch))
             self._batch = []
             self._flush()
 
     def _flush(self) -> None:
         done = 0
-        for row, cells, outcome in self._waiting:
-            outcome = outcome or self._outcomes.pop(row, None)
-            if outcome is None:
+        for row, _, outcome in self._waiting:
+            if outcome is None and row not in self._outcomes:
                 break
-            self._writer.write(row, cells, outcome)
             done += 1
+        if not done:
+            return
+        self._writer.write(
+            (row, cells, outcome or self._outcomes.pop(row))
+            for row, cells, outcome in self._waiting[:done]
+        )
         del self._waiting[:done]
-        if done and self._on_progress is not None:
+        if self._on_progress is not None:
             counts = self._writer.counts
             self._on_progress(
                 Progress(
