@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import multiprocessing
 import threading
 from collections import deque
@@ -33,6 +34,7 @@ from ..normalize import (
 )
 from ..sources import Chunk
 from ..validation import TeamRules, build_schema, row_problems
+from .reports import row_lines
 
 Body = dict[str, Any]  # one contact as echowin's API takes it (camelCase), see NewContact
 
@@ -41,13 +43,15 @@ Body = dict[str, Any]  # one contact as echowin's API takes it (camelCase), see 
 class PreparedChunk:
     """A chunk's verdicts: every row is either rejected (with the reason) or has a body.
 
-    Only plain values, so it crosses from a worker process cheaply; the rows
-    themselves stay with the process that read them.
+    Only strings, so it crosses from a worker process cheaply: each body is its
+    JSON, read again only when it is sent (a dry run never reads it).
     """
 
+    lines: list[str]  # each row's start of its results line: see reports.row_lines
     rejected: dict[int, str] = field(default_factory=dict)
-    bodies: dict[int, Body] = field(default_factory=dict)
+    bodies: dict[int, str] = field(default_factory=dict)  # JSON of a NewContact
     keys: dict[int, str] = field(default_factory=dict)  # in-file dedupe key, where there is one
+    tags: dict[int, list[str]] = field(default_factory=dict)  # tag names, where there are any
 
 
 @dataclass
@@ -67,7 +71,7 @@ class Preparer:
         return self._schema
 
     def prepare(self, chunk: Chunk) -> PreparedChunk:
-        out = PreparedChunk(rejected=dict(chunk.problems))
+        out = PreparedChunk(row_lines(chunk.rows, chunk.row_numbers), dict(chunk.problems))
         mapped = map_chunk(self.bound, chunk)
         for row, reasons in row_problems(mapped, self.schema).items():
             if row not in out.rejected:  # a misaligned row's values mean nothing
@@ -75,10 +79,12 @@ class Preparer:
         good = mapped[~mapped.index.isin(list(out.rejected))]
         match = self.bound.mapping.match
         for row, body in zip(good.index.tolist(), self._bodies(good), strict=True):
-            out.bodies[row] = body
+            out.bodies[row] = json.dumps(body, ensure_ascii=False)
             parts = [body.get(key) for key in match]
             if all(parts):  # a row without its match key is never an in-file duplicate
                 out.keys[row] = "\x1f".join(map(str, parts))
+            if "tagNames" in body:
+                out.tags[row] = body["tagNames"]
         return out
 
     def _bodies(self, good: pd.DataFrame) -> Iterator[Body]:
@@ -164,75 +170,86 @@ def fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _collect_less() -> None:
+def _collect_less() -> None:  # also what a worker process does when it starts
     gc.freeze()
     gc.set_threshold(10_000, 20, 100)
 
 
-_WORKER: Preparer | None = None
 PARALLEL_FROM_BYTES = 2 << 20  # smaller files are done before worker processes start
 
 
-def prepared_chunks(
-    preparer: Preparer, chunks: Iterator[Chunk], workers: int
-) -> Iterator[tuple[Chunk, PreparedChunk]]:
-    """Each chunk with `preparer.prepare(chunk)`, in order, on `workers` processes when
-    above one.
+class Workers:
+    """Processes that prepare chunks, started aside as soon as this is made.
 
-    Workers take half a second to start, so the first chunks are prepared here
-    meanwhile. Then the main process keeps reading, deduping and sending while
-    workers validate, at most two chunks per worker in flight, so memory stays
-    flat. Workers are started by a fork server: forking this process (threads: the
-    sandbox, httpx) would not be safe.
+    Starting takes half a second (the fork server imports pandas) and blocks, so a
+    thread does it while the caller goes on: reading the source, asking the
+    server, preparing the first chunks itself. Workers are started by a fork
+    server: forking this process (threads: the sandbox, httpx) would not be safe.
     """
-    if workers <= 1:
+
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])  # pandas, pandera: imported once, forked
+        self.count = count
+        self._pool = ProcessPoolExecutor(count, mp_context=context, initializer=_collect_less)
+        self._starting = threading.Thread(target=self._start, daemon=True)
+        self._starting.start()
+
+    def _start(self) -> None:
+        for future in [self._pool.submit(_collect_less) for _ in range(self.count)]:
+            future.exception()  # up, or broken: submit will tell
+
+    @property
+    def ready(self) -> bool:
+        return not self._starting.is_alive()
+
+    def submit(self, preparer: Preparer, chunk: Chunk) -> Future[PreparedChunk]:
+        return self._pool.submit(_prepare_in_worker, preparer, chunk)
+
+    def close(self) -> None:
+        self._starting.join()
+        self._pool.shutdown(cancel_futures=True)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def prepared_chunks(
+    preparer: Preparer, chunks: Iterator[Chunk], workers: Workers | None
+) -> Iterator[tuple[Chunk, PreparedChunk]]:
+    """Each chunk with `preparer.prepare(chunk)`, in order; on `workers` when given.
+
+    Until the workers are up, chunks are prepared here. Then the main process
+    keeps reading, deduping and sending while workers validate, at most two
+    chunks per worker in flight, so memory stays flat.
+    """
+    pending: deque[tuple[Chunk, Future[PreparedChunk]]] = deque()
+    try:
         for chunk in chunks:
-            yield chunk, preparer.prepare(chunk)
-        return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])  # pandas and pandera imported once, then forked
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(preparer,)
-    ) as pool:
-        # Starting blocks until the fork server has imported pandas: do it aside.
-        starting = threading.Thread(target=_start, args=(pool, workers), daemon=True)
-        starting.start()
-        pending: deque[tuple[Chunk, Future[PreparedChunk]]] = deque()
-        try:
-            for chunk in chunks:
-                if not pending and starting.is_alive():
-                    yield chunk, preparer.prepare(chunk)
-                    continue
-                pending.append((chunk, pool.submit(_prepare_in_worker, chunk)))
-                if len(pending) >= 2 * workers:
-                    done, future = pending.popleft()
-                    yield done, future.result()
-            while pending:
+            if workers is None or (not pending and not workers.ready):
+                yield chunk, preparer.prepare(chunk)
+                continue
+            pending.append((chunk, workers.submit(preparer, chunk)))
+            if len(pending) >= 2 * workers.count:
                 done, future = pending.popleft()
                 yield done, future.result()
-        finally:
-            for _, future in pending:
-                future.cancel()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:
+        for _, future in pending:
+            future.cancel()
 
 
-def _start(pool: ProcessPoolExecutor, workers: int) -> None:
-    """Returns when `workers` processes of `pool` are up (or failed to start)."""
-    started = [pool.submit(_started) for _ in range(workers)]
-    for future in started:
-        future.exception()
+_LAST: Preparer | None = None  # in a worker: the preparer of the chunk before
 
 
-def _started() -> bool:
-    return _WORKER is not None
-
-
-def _start_worker(preparer: Preparer) -> None:
-    global _WORKER
-    _WORKER = preparer
-    _collect_less()  # a worker lives for one import
-
-
-def _prepare_in_worker(chunk: Chunk) -> PreparedChunk:
-    if _WORKER is None:
-        raise RuntimeError("worker started without a preparer")
-    return _WORKER.prepare(chunk)
+def _prepare_in_worker(preparer: Preparer, chunk: Chunk) -> PreparedChunk:
+    """`preparer` comes with every chunk (a few kB); its pandera schema is kept."""
+    global _LAST
+    if preparer != _LAST:
+        _LAST = preparer
+    return _LAST.prepare(chunk)

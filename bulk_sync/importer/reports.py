@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -38,6 +39,29 @@ def default_report_dir(now: dt.datetime | None = None) -> Path:
     return path
 
 
+def row_lines(rows: list[list[str]], numbers: list[int]) -> list[str]:
+    """Each row's cells and row number as the start of its results line (CSV, no line end).
+
+    Done where the chunk is prepared (a worker, for large files), so the main
+    process only appends each row's outcome.
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)  # its line end decides which cells get quoted: keep it
+    ends = []
+    for cells, number in zip(rows, numbers, strict=True):
+        writer.writerow([*cells, number])
+        ends.append(buffer.tell())
+    text = buffer.getvalue()
+    return [text[start : end - 2] for start, end in zip([0, *ends], ends, strict=False)]
+
+
+def csv_field(text: str) -> str:
+    """`text` as one CSV field, quoted as the csv module quotes it (QUOTE_MINIMAL)."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 class ReportWriter:
     """Writes one results line per data row, in row order, and the rejected rows apart."""
 
@@ -46,30 +70,30 @@ class ReportWriter:
         self.directory = directory
         self.counts = dict.fromkeys(STATUSES, 0)
         self._files = []
-        writers = []
         for name, extra in (
             ("results.csv", ["_row", "_status", "_contact_id", "_error"]),
             ("rejected.csv", ["_row", "_error"]),
         ):
-            handle = (directory / name).open("w", encoding="utf-8-sig", newline="")
+            handle = (directory / name).open("w", encoding="utf-8", newline="")
+            handle.write("\ufeff")  # the BOM; "utf-8-sig" would encode each write in Python
             self._files.append(handle)
             writer = csv.writer(handle)
             writer.writerows(preamble)
             writer.writerow([*headers, *extra])
-            writers.append(writer)
-        self._results, self._rejected = writers
+        self._results, self._rejected = self._files
 
-    def write(self, resolved: Iterable[tuple[int, list[str], RowOutcome]]) -> None:
-        """Rows whose outcome is known, in row order."""
+    def write(self, resolved: Iterable[tuple[int, str, RowOutcome]]) -> None:
+        """Rows whose outcome is known, in row order, each with its `row_lines` line."""
         results, rejected = [], []
         counts = self.counts
-        for row, cells, outcome in resolved:
+        for _, line, outcome in resolved:
             counts[outcome.status] += 1
-            results.append([*cells, row, outcome.status, outcome.contact_id, outcome.error])
+            error = csv_field(outcome.error)
+            results.append(f"{line},{outcome.status},{outcome.contact_id},{error}\r\n")
             if outcome.status == "rejected":
-                rejected.append([*cells, row, outcome.error])
-        self._results.writerows(results)
-        self._rejected.writerows(rejected)
+                rejected.append(f"{line},{error}\r\n")
+        self._results.write("".join(results))
+        self._rejected.write("".join(rejected))
 
     def close(self) -> None:
         for handle in self._files:

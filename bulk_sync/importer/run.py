@@ -8,6 +8,7 @@ plus one batch of rows is held in memory.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -28,9 +29,9 @@ from ..validation import TeamRules
 from .dedupe import SeenKeys
 from .prepare import (
     PARALLEL_FROM_BYTES,
-    Body,
     PreparedChunk,
     Preparer,
+    Workers,
     fewer_collections,
     prepared_chunks,
 )
@@ -104,6 +105,18 @@ def import_file(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ImportResult:
     """Import one file; see the module docstring. Raises InputError before sending anything."""
+    count = _workers(options)
+    with Workers(count) if count > 1 else contextlib.nullcontext() as workers:
+        return _import(options, client, env, on_progress, workers)
+
+
+def _import(
+    options: ImportOptions,
+    client: EchowinClient,
+    env: EnvMapping[str, str] | None,
+    on_progress: Callable[[Progress], None] | None,
+    workers: Workers | None,
+) -> ImportResult:
     started = time.monotonic()
     env = os.environ if env is None else env
     mapping = load_mapping(options.mapping) if options.mapping else None
@@ -148,7 +161,7 @@ def import_file(
     error = None
     try:
         with fewer_collections():
-            run.all(prepared_chunks(preparer, source.chunks(), _workers(options)))
+            run.all(prepared_chunks(preparer, source.chunks(), workers))
     except ApiError as exc:
         error = str(exc)
     finally:
@@ -182,9 +195,10 @@ def _open(options: ImportOptions, mapping: Mapping | None) -> Source:
 
 
 def _workers(options: ImportOptions) -> int:
+    """Worker processes: none for small files (done before workers would be up)."""
     if options.workers is not None:
         return options.workers
-    if options.source.stat().st_size < PARALLEL_FROM_BYTES:
+    if not options.source.is_file() or options.source.stat().st_size < PARALLEL_FROM_BYTES:
         return 1
     return min(2, os.cpu_count() or 1)
 
@@ -226,8 +240,8 @@ class _Run:
         self._total = total
         self._key_name = " and ".join(match)
         self._seen = SeenKeys()
-        self._waiting: list[tuple[int, list[str], RowOutcome | None]] = []
-        self._batch: list[tuple[int, Body]] = []
+        self._waiting: list[tuple[int, str, RowOutcome | None]] = []  # row, line, outcome
+        self._batch: list[tuple[int, str]] = []  # row, JSON body
         self._outcomes: dict[int, RowOutcome] = {}
         self.to_create = 0
         self.new_tags: dict[str, str] = {}  # casefold -> first spelling, for the plan
@@ -245,7 +259,7 @@ class _Run:
     def _chunk(self, chunk: Chunk, prepared: PreparedChunk) -> None:
         first_rows = self._seen.first_rows(prepared.keys)
         rejected, bodies = prepared.rejected, prepared.bodies
-        for row, cells in zip(chunk.row_numbers, chunk.rows, strict=True):
+        for row, line in zip(chunk.row_numbers, prepared.lines, strict=True):
             outcome: RowOutcome | None = None
             if row in rejected:
                 outcome = RowOutcome("rejected", error=rejected[row])
@@ -254,11 +268,11 @@ class _Run:
                     "duplicate", error=f"same {self._key_name} as row {first_rows[row]}"
                 )
             elif self._dry_run:
-                self._plan(bodies[row].get("tagNames"))
+                self._plan(prepared.tags.get(row))
                 outcome = _NOT_SENT
             else:
                 self._batch.append((row, bodies[row]))
-            self._waiting.append((row, cells, outcome))
+            self._waiting.append((row, line, outcome))
             if len(self._batch) == BATCH_SIZE:
                 self._send()
         self._flush()
@@ -273,7 +287,7 @@ class _Run:
 
     def _send(self) -> None:
         if self._batch:
-            batch = [(row, NewContact.model_validate(body)) for row, body in self._batch]
+            batch = [(row, NewContact.model_validate_json(body)) for row, body in self._batch]
             self._outcomes.update(self._pusher.push(batch))
             self._batch = []
             self._flush()
@@ -287,8 +301,8 @@ class _Run:
         if not done:
             return
         self._writer.write(
-            (row, cells, outcome or self._outcomes.pop(row))
-            for row, cells, outcome in self._waiting[:done]
+            (row, line, outcome or self._outcomes.pop(row))
+            for row, line, outcome in self._waiting[:done]
         )
         del self._waiting[:done]
         if self._on_progress is not None:

@@ -1,0 +1,66 @@
+"""Results lines are put together from pieces; they must be what the csv module writes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bulk_sync.importer.push import RowOutcome
+from bulk_sync.importer.reports import ReportWriter, row_lines
+
+any_text = st.text(st.characters(min_codepoint=1, exclude_categories=["Cs"]), max_size=12)
+cell = any_text | st.sampled_from(
+    ["", " ", ",", '"', '""', "a,b", 'say "hi"', "two\nlines", "cr\r", "\r\n", " lead", "=1+1"]
+)
+outcome = st.builds(
+    RowOutcome,
+    st.sampled_from(["created", "rejected", "duplicate", "skipped"]),
+    st.sampled_from(["", "c_123"]),
+    cell,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    headers=st.lists(cell, min_size=1, max_size=4),
+    rows=st.lists(st.tuples(st.lists(cell, min_size=4, max_size=4), outcome), max_size=8),
+)
+def test_reports_are_what_the_csv_module_writes(
+    headers: list[str], rows: list[tuple[list[str], RowOutcome]]
+) -> None:
+    width = len(headers)
+    cells = [row[:width] + [""] * (width - len(row[:width])) for row, _ in rows]
+    numbers = list(range(2, 2 + len(rows)))
+    with TemporaryDirectory() as tmp:
+        writer = ReportWriter(Path(tmp), headers, [["preamble", "x"]])
+        lines = row_lines(cells, numbers)
+        writer.write(zip(numbers, lines, [o for _, o in rows], strict=True))
+        writer.close()
+        results = (Path(tmp) / "results.csv").read_bytes().decode("utf-8")
+        rejected = (Path(tmp) / "rejected.csv").read_bytes().decode("utf-8")
+
+    expected, expected_rejected = io.StringIO(), io.StringIO()
+    csv.writer(expected).writerows(
+        [["preamble", "x"], [*headers, "_row", "_status", "_contact_id", "_error"]]
+        + [
+            [*c, n, o.status, o.contact_id, o.error]
+            for c, n, (_, o) in zip(cells, numbers, rows, strict=True)
+        ]
+    )
+    csv.writer(expected_rejected).writerows(
+        [["preamble", "x"], [*headers, "_row", "_error"]]
+        + [
+            [*c, n, o.error]
+            for c, n, (_, o) in zip(cells, numbers, rows, strict=True)
+            if o.status == "rejected"
+        ]
+    )
+    assert results == "\ufeff" + expected.getvalue()
+    assert rejected == "\ufeff" + expected_rejected.getvalue()
+    read_back = list(csv.reader(io.StringIO(results.lstrip("\ufeff"), newline="")))
+    assert [r[:width] for r in read_back[2:]] == cells
