@@ -24,6 +24,7 @@ _EXCEL_ERROR = re.compile(r"^#(N/A|NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|ERROR!|S
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?E[+-]?\d+$", re.I)
 _FORMULA_RESULT = re.compile(r"^-\d+$")
 _DECIMAL = re.compile(r"^\+?\d+\.\d+$")
+_MAYBE_DAMAGED = re.compile(r"^-|[#.Ee]")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PARSE_ERRORS = {
     NumberParseException.INVALID_COUNTRY_CODE: "its country code is not valid",
@@ -71,10 +72,10 @@ def read_number(raw: str, region: str) -> Phone | str:
         return str(exc)
 
 
-def _read_number(raw: str, region: str, *, fast: bool = True) -> Phone:
-    text = raw.strip()
-    if not text:
-        raise Invalid("number is empty")
+def _refuse_damaged(text: str) -> None:
+    """Raises Invalid for what a spreadsheet did to a number, before anyone reads it."""
+    if not _MAYBE_DAMAGED.search(text):  # each check below needs one of these
+        return
     if _EXCEL_ERROR.match(text):
         raise Invalid(f"number {text!r} is a spreadsheet error value, not a phone number")
     if _SCIENTIFIC.match(text):
@@ -92,14 +93,27 @@ def _read_number(raw: str, region: str, *, fast: bool = True) -> Phone:
             f"number {text!r} has decimals: it was stored as a number; "
             "format the column as text in the spreadsheet and export it again"
         )
-    try:
-        parsed = (fast and _north_american(text, region)) or phonenumbers.parse(text, region)
-    except NumberParseException as exc:
-        reason = _PARSE_ERRORS.get(exc.error_type, "it cannot be read")
-        raise Invalid(f"number {text!r} cannot be read as a phone number: {reason}") from None
-    if is_valid_number(parsed):
-        e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
-        return Phone(e164, parsed.extension or None)
+
+
+def _read_number(raw: str, region: str, *, fast: bool = True) -> Phone:
+    text = raw.strip()
+    if not text:
+        raise Invalid("number is empty")
+    _refuse_damaged(text)
+    north_american = _north_american(text, region) if fast else None
+    if north_american is not None:
+        if is_valid_number(north_american):  # E.164 is +1 and the ten digits
+            return Phone(f"+1{north_american.national_number}")
+        parsed = north_american
+    else:
+        try:
+            parsed = phonenumbers.parse(text, region)
+        except NumberParseException as exc:
+            reason = _PARSE_ERRORS.get(exc.error_type, "it cannot be read")
+            raise Invalid(f"number {text!r} cannot be read as a phone number: {reason}") from None
+        if is_valid_number(parsed):
+            e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+            return Phone(e164, parsed.extension or None)
     possible = phonenumbers.is_possible_number_with_reason(parsed)  # why it is not valid
     if possible in _POSSIBLE_ERRORS:
         raise Invalid(f"number {text!r} is {_POSSIBLE_ERRORS[possible]} for a phone number")
