@@ -21,6 +21,7 @@ import math
 import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -77,21 +78,43 @@ class Source:
     total_rows: int | None = None  # data rows, blank ones included, where the format says
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
-        """The data rows in order, `size` at a time; blank rows are skipped but counted."""
-        width = len(self.headers)
+        """The data rows in order, `size` records at a time; blank rows are skipped but
+        counted."""
+        for raw in self.raw_chunks(size):
+            chunk = raw.cleaned()
+            if chunk.rows:
+                yield chunk
+
+    def raw_chunks(self, size: int = CHUNK_ROWS) -> Iterator[RawChunk]:
+        """The records as read, `size` at a time: what `chunks` cleans. Cheap to make,
+        so a process that only reads can hand the cleaning to others."""
+        records = iter(self._records)
+        first = self.header_row + 1
+        while batch := list(islice(records, size)):
+            yield RawChunk(batch, first, len(self.headers))
+            first += len(batch)
+
+
+@dataclass
+class RawChunk:
+    """Consecutive records of a source, the first being row `first_row`, as read."""
+
+    records: list[list[str]]
+    first_row: int
+    width: int  # cells in the header
+
+    def cleaned(self) -> Chunk:
+        """Blank rows left out (their numbers too); rows as wide as the header, or a problem."""
         chunk = Chunk([], [])
-        for number, cells in enumerate(self._records, start=self.header_row + 1):
+        width = self.width
+        for number, cells in enumerate(self.records, start=self.first_row):
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != width:
                 cells = _fit(cells, width, number, chunk.problems)
             chunk.rows.append(cells)
             chunk.row_numbers.append(number)
-            if len(chunk.rows) >= size:
-                yield chunk
-                chunk = Chunk([], [])
-        if chunk.rows:
-            yield chunk
+        return chunk
 
 
 def open_source(path: Path, *, sheet: str | None = None, header_row: int = 1) -> Source:

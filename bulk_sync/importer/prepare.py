@@ -32,8 +32,9 @@ from ..normalize import (
     split_name,
     unique_tags,
 )
-from ..sources import Chunk
+from ..sources import Chunk, RawChunk
 from ..validation import TeamRules, build_schema, row_problems
+from .dedupe import Key
 from .reports import row_lines
 
 Body = dict[str, Any]  # one contact as echowin's API takes it (camelCase), see NewContact
@@ -47,10 +48,11 @@ class PreparedChunk:
     JSON, read again only when it is sent (a dry run never reads it).
     """
 
+    row_numbers: list[int]  # the chunk's rows that are not blank
     lines: list[str]  # each row's start of its results line: see reports.row_lines
     rejected: dict[int, str] = field(default_factory=dict)
     bodies: dict[int, str] = field(default_factory=dict)  # JSON of a NewContact
-    keys: dict[int, str] = field(default_factory=dict)  # in-file dedupe key, where there is one
+    keys: dict[int, Key] = field(default_factory=dict)  # in-file dedupe key, where there is one
     tags: dict[int, list[str]] = field(default_factory=dict)  # tag names, where there are any
 
 
@@ -71,18 +73,22 @@ class Preparer:
         return self._schema
 
     def prepare(self, chunk: Chunk) -> PreparedChunk:
-        out = PreparedChunk(row_lines(chunk.rows, chunk.row_numbers), dict(chunk.problems))
+        out = PreparedChunk(
+            chunk.row_numbers, row_lines(chunk.rows, chunk.row_numbers), dict(chunk.problems)
+        )
         mapped = map_chunk(self.bound, chunk)
         for row, reasons in row_problems(mapped, self.schema).items():
             if row not in out.rejected:  # a misaligned row's values mean nothing
                 out.rejected[row] = "; ".join(reasons)
         good = mapped[~mapped.index.isin(list(out.rejected))]
         match = self.bound.mapping.match
+        by_number = match == ("number",)
         for row, body in zip(good.index.tolist(), self._bodies(good), strict=True):
             out.bodies[row] = json.dumps(body, ensure_ascii=False)
-            parts = [body.get(key) for key in match]
-            if all(parts):  # a row without its match key is never an in-file duplicate
-                out.keys[row] = "\x1f".join(map(str, parts))
+            if by_number:  # E.164 has no leading zero: its digits as a number say the same
+                out.keys[row] = int(body["number"][1:])
+            elif all(parts := [body.get(key) for key in match]):
+                out.keys[row] = "\x1f".join(map(str, parts))  # no key: never a duplicate
             if "tagNames" in body:
                 out.tags[row] = body["tagNames"]
         return out
@@ -203,7 +209,7 @@ class Workers:
     def ready(self) -> bool:
         return not self._starting.is_alive()
 
-    def submit(self, preparer: Preparer, chunk: Chunk) -> Future[PreparedChunk]:
+    def submit(self, preparer: Preparer, chunk: RawChunk) -> Future[PreparedChunk]:
         return self._pool.submit(_prepare_in_worker, preparer, chunk)
 
     def close(self) -> None:
@@ -218,38 +224,36 @@ class Workers:
 
 
 def prepared_chunks(
-    preparer: Preparer, chunks: Iterator[Chunk], workers: Workers | None
-) -> Iterator[tuple[Chunk, PreparedChunk]]:
-    """Each chunk with `preparer.prepare(chunk)`, in order; on `workers` when given.
+    preparer: Preparer, chunks: Iterator[RawChunk], workers: Workers | None
+) -> Iterator[PreparedChunk]:
+    """`preparer.prepare` of each chunk, cleaned, in order; on `workers` when given.
 
     Until the workers are up, chunks are prepared here. Then the main process
     keeps reading, deduping and sending while workers validate, at most two
     chunks per worker in flight, so memory stays flat.
     """
-    pending: deque[tuple[Chunk, Future[PreparedChunk]]] = deque()
+    pending: deque[Future[PreparedChunk]] = deque()
     try:
         for chunk in chunks:
             if workers is None or (not pending and not workers.ready):
-                yield chunk, preparer.prepare(chunk)
+                yield preparer.prepare(chunk.cleaned())
                 continue
-            pending.append((chunk, workers.submit(preparer, chunk)))
+            pending.append(workers.submit(preparer, chunk))
             if len(pending) >= 2 * workers.count:
-                done, future = pending.popleft()
-                yield done, future.result()
+                yield pending.popleft().result()
         while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
+            yield pending.popleft().result()
     finally:
-        for _, future in pending:
+        for future in pending:
             future.cancel()
 
 
 _LAST: Preparer | None = None  # in a worker: the preparer of the chunk before
 
 
-def _prepare_in_worker(preparer: Preparer, chunk: Chunk) -> PreparedChunk:
+def _prepare_in_worker(preparer: Preparer, chunk: RawChunk) -> PreparedChunk:
     """`preparer` comes with every chunk (a few kB); its pandera schema is kept."""
     global _LAST
     if preparer != _LAST:
         _LAST = preparer
-    return _LAST.prepare(chunk)
+    return _LAST.prepare(chunk.cleaned())

@@ -23,7 +23,7 @@ from ..client.models import NewContact
 from ..config import RateLimits, resolve_region
 from ..errors import ApiError, InputError
 from ..mapping import Mapping, load_mapping
-from ..sources import Chunk, Source, open_source
+from ..sources import Source, open_source
 from ..suggest import suggest_mapping
 from ..validation import TeamRules
 from .dedupe import SeenKeys
@@ -161,7 +161,7 @@ def _import(
     error = None
     try:
         with fewer_collections():
-            run.all(prepared_chunks(preparer, source.chunks(), workers))
+            run.all(prepared_chunks(preparer, source.raw_chunks(), workers))
     except ApiError as exc:
         error = str(exc)
     finally:
@@ -247,19 +247,19 @@ class _Run:
         self.new_tags: dict[str, str] = {}  # casefold -> first spelling, for the plan
         self._planned_tags: set[tuple[str, ...]] = set()  # tag lists already planned
 
-    def all(self, chunks: Iterator[tuple[Chunk, PreparedChunk]]) -> None:
+    def all(self, chunks: Iterator[PreparedChunk]) -> None:
         try:
-            for chunk, prepared in chunks:
-                self._chunk(chunk, prepared)
+            for prepared in chunks:
+                self._chunk(prepared)
             self._send()
             self._flush()
         finally:
             self._seen.close()
 
-    def _chunk(self, chunk: Chunk, prepared: PreparedChunk) -> None:
+    def _chunk(self, prepared: PreparedChunk) -> None:
         first_rows = self._seen.first_rows(prepared.keys)
         rejected, bodies = prepared.rejected, prepared.bodies
-        for row, line in zip(chunk.row_numbers, prepared.lines, strict=True):
+        for row, line in zip(prepared.row_numbers, prepared.lines, strict=True):
             outcome: RowOutcome | None = None
             if row in rejected:
                 outcome = RowOutcome("rejected", error=rejected[row])
