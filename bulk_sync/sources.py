@@ -74,8 +74,9 @@ class Source:
     preamble: list[list[str]]  # the rows above the header, kept for the reports
     description: str  # "UTF-16, ';'-delimited" or "sheet 'Leads'"
     warnings: list[str]
-    _records: Iterator[list[str]]
+    _records: Iterator[list[Any]]
     total_rows: int | None = None  # data rows, blank ones included, where the format says
+    typed: bool = False  # records hold a spreadsheet's values, made text by `cell_text`
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
         """The data rows in order, `size` records at a time; blank rows are skipped but
@@ -91,7 +92,7 @@ class Source:
         records = iter(self._records)
         first = self.header_row + 1
         while batch := list(islice(records, size)):
-            yield RawChunk(batch, first, len(self.headers))
+            yield RawChunk(batch, first, len(self.headers), self.typed)
             first += len(batch)
 
 
@@ -99,15 +100,17 @@ class Source:
 class RawChunk:
     """Consecutive records of a source, the first being row `first_row`, as read."""
 
-    records: list[list[str]]
+    records: list[list[Any]]
     first_row: int
     width: int  # cells in the header
+    typed: bool = False  # spreadsheet values, not text yet (see `cell_text`)
 
     def cleaned(self) -> Chunk:
         """Blank rows left out (their numbers too); rows as wide as the header, or a problem."""
         chunk = Chunk([], [])
         width = self.width
-        for number, cells in enumerate(self.records, start=self.first_row):
+        for number, record in enumerate(self.records, start=self.first_row):
+            cells = [cell_text(v) for v in record] if self.typed else record
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != width:
@@ -128,12 +131,13 @@ def open_source(path: Path, *, sheet: str | None = None, header_row: int = 1) ->
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
+    records: Iterator[list[Any]]
     if suffix in CSV_SUFFIXES:
         records, description, warnings = _csv_records(path)
-        height = None
+        height, typed = None, False
     elif suffix in SHEET_SUFFIXES:
         records, description, height = _sheet_records(path, sheet)
-        warnings = []
+        warnings, typed = [], True
     else:
         known = ", ".join(CSV_SUFFIXES + SHEET_SUFFIXES)
         raise InputError(f"{path}: unknown file type {suffix or '(none)'}; expected one of {known}")
@@ -145,8 +149,10 @@ def open_source(path: Path, *, sheet: str | None = None, header_row: int = 1) ->
         row = next(records, None)
         if row is None:
             break
-        preamble.append(row)
+        preamble.append([cell_text(v) for v in row] if typed else row)
     headers = next(records, None)
+    if headers is not None and typed:
+        headers = [cell_text(v) for v in headers]
     if headers is None or not any(h.strip() for h in headers):
         where = "the file is empty" if not preamble and headers is None else "it is blank"
         raise InputError(f"{path}: no header on row {header_row}: {where}")
@@ -154,7 +160,7 @@ def open_source(path: Path, *, sheet: str | None = None, header_row: int = 1) ->
     if headers:
         headers[0] = headers[0].lstrip("\ufeff")
     total = None if height is None else max(0, height - header_row)
-    return Source(path, headers, header_row, preamble, description, warnings, records, total)
+    return Source(path, headers, header_row, preamble, description, warnings, records, total, typed)
 
 
 def _fit(cells: list[str], width: int, number: int, problems: dict[int, str]) -> list[str]:
@@ -296,7 +302,8 @@ def sniff_delimiter(sample: str, *, tab_first: bool = False) -> str:
 # -- spreadsheets --------------------------------------------------------------------------
 
 
-def _sheet_records(path: Path, sheet: str | None) -> tuple[Iterator[list[str]], str, int]:
+def _sheet_records(path: Path, sheet: str | None) -> tuple[Iterator[list[Any]], str, int]:
+    """The sheet's rows of values (see `cell_text`), its description and its height."""
     import python_calamine as calamine
 
     try:
@@ -320,7 +327,7 @@ def _sheet_records(path: Path, sheet: str | None) -> tuple[Iterator[list[str]], 
         raise InputError(f"{path}: cannot read sheet {name!r}: {exc}") from None
     # rows are counted from row 1 of the sheet, whatever its first used row
     height = found.end[0] + 1 if found.end is not None else 0
-    return ([cell_text(v) for v in row] for row in rows), f"sheet {name!r}", height
+    return rows, f"sheet {name!r}", height
 
 
 def cell_text(value: Any) -> str:
