@@ -12,7 +12,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -210,6 +210,21 @@ SandboxOpt = Annotated[
     bool, typer.Option(help="Use a local sandbox in .bulk-sync/sandbox.db instead of echowin.")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final summary.")]
+StateDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="The journal (what was sent) and the run lock [env: BULK_SYNC_STATE_DIR; "
+        "default: your user state directory].",
+        file_okay=False,
+    ),
+]
+FreshOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Forget what the journal knows of this file, mapping and team, and send every "
+        "row again (rows imported before are created a second time)."
+    ),
+]
 
 
 @app.command(
@@ -218,7 +233,9 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the fi
         "Examples:\n\n"
         "  bulk-sync import samples/leads.xlsx --mapping mappings/leads.yaml --sandbox\n\n"
         "  bulk-sync import leads.csv --mapping leads.yaml --dry-run\n\n"
-        "  ECHOWIN_API_KEY=... bulk-sync import leads.csv -m leads.yaml --region GB"
+        "  ECHOWIN_API_KEY=... bulk-sync import leads.csv -m leads.yaml --region GB\n\n"
+        "  bulk-sync import leads.csv -m leads.yaml --state-dir /var/lib/bulk-sync  # cron:"
+        " a killed run is resumed by the same command"
     ),
 )
 def import_command(
@@ -231,6 +248,8 @@ def import_command(
         bool, typer.Option(help="Read, validate and plan; send nothing (same as `validate`).")
     ] = False,
     report_dir: ReportDirOpt = None,
+    state_dir: StateDirOpt = None,
+    fresh: FreshOpt = False,
     api_url: ApiUrlOpt = None,
     api_key_file: ApiKeyFileOpt = None,
     sandbox: SandboxOpt = False,
@@ -238,11 +257,15 @@ def import_command(
 ) -> None:
     """Import contacts from a spreadsheet; every row gets a status in results.csv.
 
+    Every batch is journaled before it is sent: after a crash, a lost connection or
+    Ctrl-C, the same command resumes and never sends a created row twice.
+
     Exit codes: 0 no row rejected, 1 some rows rejected (see rejected.csv),
-    2 bad file, mapping or settings (nothing sent), 3 the run could not finish.
+    2 bad file, mapping or settings (nothing sent), 3 the run could not finish
+    (re-run to resume), 4 another run holds the state directory.
     """
     _import(source, mapping, sheet, region, match, dry_run, report_dir, api_url, api_key_file,
-            sandbox, quiet)  # fmt: skip
+            sandbox, quiet, state_dir, fresh)  # fmt: skip
 
 
 @app.command(
@@ -282,32 +305,71 @@ def _import(
     api_key_file: Path | None,
     sandbox: bool,
     quiet: bool,
+    state_dir: Path | None = None,
+    fresh: bool = False,
 ) -> None:
     from .connect import connect
     from .errors import ApiError, BulkSyncError, ConfigError, InputError
     from .importer import ImportOptions, import_file
+    from .state import Locked
 
     match_keys = None
     if match is not None:
         match_keys = tuple(k.strip() for k in match.split(","))
         if not match_keys or any(k not in ("number", "email") for k in match_keys):
             raise _fail(f"--match: expected number, email or number,email, not {match!r}")
-    options = ImportOptions(source, mapping, sheet, region, match_keys, dry_run, report_dir)
+    stop = _StopOnSignal()
+    options = ImportOptions(
+        source, mapping, sheet, region, match_keys, dry_run, report_dir,
+        state_dir=state_dir, fresh=fresh, should_stop=stop.requested,
+    )  # fmt: skip
     progress = _ProgressView(quiet)
     try:
         with (
+            stop,
             connect(api_url=api_url, api_key_file=api_key_file, sandbox=sandbox) as client,
             progress,
         ):
             result = import_file(options, client, on_progress=progress.update)
     except (InputError, ConfigError) as exc:
         raise _fail(str(exc)) from None
+    except Locked as exc:
+        raise _fail(str(exc), code=4) from None
     except ApiError as exc:
-        raise _fail(f"{exc} (nothing was imported)", code=3) from None
+        raise _fail(f"{exc} (re-run the same command to resume)", code=3) from None
+    except KeyboardInterrupt:
+        raise _fail("stopped at once; re-run the same command to resume", code=3) from None
     except BulkSyncError as exc:  # pragma: no cover - every subclass is handled above
         raise _fail(str(exc)) from None
     _print_result(result, quiet)
     raise typer.Exit(result.exit_code)
+
+
+class _StopOnSignal:
+    """SIGINT or SIGTERM asks the import to stop after the batch in flight; a second
+    one stops it at once (the journal still knows what was sent)."""
+
+    def __init__(self) -> None:
+        self._asked = False
+        self._previous: dict[int, Any] = {}
+
+    def requested(self) -> bool:
+        return self._asked
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self._asked:
+            raise KeyboardInterrupt
+        self._asked = True
+        err.print(f"{signal.Signals(signum).name}: stopping after the batch in flight...")
+
+    def __enter__(self) -> _StopOnSignal:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
 
 class _ProgressView:
@@ -382,6 +444,13 @@ def _print_result(result: ImportResult, quiet: bool) -> None:
     out.print(f"  reports: {result.report_dir}/ (results.csv, rejected.csv, summary.json)")
     if result.error:
         err.print(f"[bold red]error:[/] the run stopped: {result.error}")
+        if result.plan is None:
+            err.print("  re-run the same command to resume: rows already created are not sent")
+    elif result.summary.get("confirmed_earlier"):
+        out.print(
+            f"  {result.summary['confirmed_earlier']} rows were created by an earlier run of"
+            " this job (from the journal), and not sent again"
+        )
 
 
 def _duration(seconds: float) -> str:

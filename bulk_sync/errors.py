@@ -111,3 +111,7 @@ class PaginationError(FatalApiError):
 
 class OutcomeUnknown(ApiError):
     """A non-idempotent write whose response was lost: it may or may not have committed."""
+
+
+class Interrupted(BulkSyncError):
+    """The run was asked to stop (SIGINT, SIGTERM) and did, between two batches (exit 3)."""

@@ -46,6 +46,15 @@ def team_on(server: RunningSandbox, **client_options: Any) -> Iterator[Team]:
         t.http.close()
 
 
+@pytest.fixture(autouse=True)
+def private_state_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Imports run by a test (CLI, subprocess) keep their journal and lock in its own
+    directory, never in the user's."""
+    monkeypatch.setenv("BULK_SYNC_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
 def new_team(server: RunningSandbox, **client_options: Any) -> Team:
     response = httpx.post(f"{server.url}/_sandbox/teams", headers=server.admin_headers)
     assert response.status_code == 201, response.text

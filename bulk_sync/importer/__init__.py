@@ -3,6 +3,7 @@
 prepare.py   a chunk of rows → rejected rows with reasons, contacts ready to send
 dedupe.py    in-file duplicates by match key, kept on disk
 push.py      batches of 100, reconciled row by row
+journal.py   what was sent and what came of it, in the state directory: resume
 reports.py   results.csv, rejected.csv, summary.json
 run.py       import_file(): the whole path, streaming
 """

@@ -1,30 +1,37 @@
 """Send contacts in batches of up to 100 and find out, row by row, what happened.
 
-The bulk endpoint answers only with counts. Before each batch the pusher notes the
-newest contact (one GET of 1); after it, it reads the contacts made since (one GET
-of up to 100) and matches them to the batch by what was sent (number, email,
-names): matched rows are `created` with their id. Rows the
-server did not create are sent once more on their own (`POST /api/v1/contacts`),
-which either creates them or answers 400 with the reason, so every row ends with a
-status and a reason.
+The bulk endpoint answers only with counts, and a lost answer says nothing at all.
+So before each batch the pusher notes the fence, the newest contact (one GET of
+1); after it, whether answered or not, it reads the contacts made since, newest
+first down to the fence, and matches them to the batch by what was sent (number,
+email, names): matched rows are `created` with their id. Rows not found are sent
+again as a batch when the answer was lost (it may never have arrived), up to
+`BULK_ATTEMPTS` times; when the server answered, they are the ones it refused, and
+each is sent on its own (`POST /api/v1/contacts`) to get its 400 and the reason.
 
-A row is never sent twice blindly: a batch whose response was lost is reconciled
-the same way, and only the rows that are not found are sent again.
+A row is never sent twice blindly: every resend follows a reconciliation, and with
+a journal (`journal.Job`) every step is recorded before the next, so a run that
+dies anywhere is reconciled the same way when it is run again.
 """
 
 from __future__ import annotations
 
-import contextlib
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..client import EchowinClient
 from ..client.models import Contact, NewContact, Tag
 from ..errors import OutcomeUnknown, ValidationFailed
 
+if TYPE_CHECKING:
+    from .journal import Job, SentBatch
+
 BATCH_SIZE = 100
-_MAX_SCAN = 300  # contacts read past the batch's own size when the fence is gone
+BULK_ATTEMPTS = 4  # a batch whose answer is lost: reconciled, and its missing rows resent
+SINGLE_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,14 @@ class RowOutcome:
     status: str  # created, updated, unchanged, duplicate, rejected, skipped
     contact_id: str = ""
     error: str = ""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """The newest contact before a send (None: the team had none), and when it was made."""
+
+    id: str | None
+    created_at: str | None
 
 
 Signature = tuple[str | None, str | None, str | None, str | None]
@@ -78,24 +93,63 @@ class TagResolver:
 
 
 class Pusher:
-    def __init__(self, client: EchowinClient, tags: TagResolver) -> None:
+    def __init__(self, client: EchowinClient, tags: TagResolver, job: Job | None = None) -> None:
         self._client = client
         self._tags = tags
+        self._job = job
 
-    def push(self, batch: Sequence[tuple[int, NewContact]]) -> dict[int, RowOutcome]:
-        """Create one batch (1..100 rows); every row of it comes back with an outcome."""
-        contacts = [self._with_tag_ids(contact) for _, contact in batch]
-        fence = self._newest_id()
-        with contextlib.suppress(OutcomeUnknown):  # committed or not, the newest contacts tell
-            self._client.bulk_create(contacts)
-        found = self._find(contacts, fence)
+    def push(self, batch: Sequence[tuple[int, str]]) -> dict[int, RowOutcome]:
+        """Create one batch (1..100 rows, each with its JSON body); every row of it comes
+        back with an outcome. Raises OutcomeUnknown only when echowin stays silent
+        `SINGLE_ATTEMPTS` times for a row: the journal then keeps the batch `sent`."""
+        number = self._job.next_batch() if self._job else 0
+        if self._job:
+            self._job.plan(number, batch)
+        return self._send(number, batch, Fence(None, None), answered=None)
+
+    def reconcile(self, sent: SentBatch) -> dict[int, RowOutcome]:
+        """Settle a batch an earlier run sent without recording the answer."""
+        return self._send(sent.number, sent.rows, sent.fence, answered=False)
+
+    def _send(
+        self,
+        number: int,
+        batch: Sequence[tuple[int, str]],
+        fence: Fence,
+        *,
+        answered: bool | None,  # None: not sent yet; False: sent, answer lost
+    ) -> dict[int, RowOutcome]:
+        rows = [row for row, _ in batch]
+        contacts = {row: self._with_tag_ids(NewContact.model_validate_json(b)) for row, b in batch}
         outcomes: dict[int, RowOutcome] = {}
-        for i, (row, _) in enumerate(batch):
-            if i in found:
-                outcomes[row] = RowOutcome("created", found[i])
-            else:
-                outcomes[row] = self._one(contacts[i])
-        return outcomes
+        remaining = list(rows)
+        for _ in range(BULK_ATTEMPTS):
+            if answered is None:  # send (again) what has not arrived
+                fence = self._fence()
+                if self._job:
+                    self._job.sending(number, fence)
+                answered = True
+                try:
+                    self._client.bulk_create([contacts[row] for row in remaining])
+                except OutcomeUnknown:
+                    answered = False
+            found = self._find([(row, contacts[row]) for row in remaining], fence)
+            settled = {row: RowOutcome("created", found[row]) for row in found}
+            if self._job and settled:
+                self._job.settle(number, settled, done=False)
+            outcomes |= settled
+            remaining = [row for row in remaining if row not in found]
+            if answered or not remaining:
+                break
+            answered = None
+        for row in remaining:  # refused by the server, or never confirmed
+            outcome = self._one(contacts[row])
+            if self._job:
+                self._job.settle(number, {row: outcome}, done=False)
+            outcomes[row] = outcome
+        if self._job:
+            self._job.settle(number, {}, done=True)
+        return {row: outcomes[row] for row in rows}
 
     def _with_tag_ids(self, contact: NewContact) -> NewContact:
         if not contact.tag_names:
@@ -103,46 +157,68 @@ class Pusher:
         ids = self._tags.ids(contact.tag_names)
         return contact.model_copy(update={"tag_names": None, "tag_ids": ids})
 
-    def _newest_id(self) -> str | None:
+    def _fence(self) -> Fence:
         newest = self._client.list_contacts(page=1, limit=1).data
-        return newest[0].id if newest else None
+        return Fence(newest[0].id, newest[0].created_at) if newest else Fence(None, None)
 
-    def _find(self, contacts: list[NewContact], fence: str | None) -> dict[int, str]:
-        """Batch position → id of the contact the server made from it.
+    def _find(self, batch: list[tuple[int, NewContact]], fence: Fence) -> dict[int, str]:
+        """Row → id of the contact the server made from it.
 
         Reads the newest contacts down to `fence` (the newest one before the batch was
-        sent), so an older contact with the same details is never taken for one of
-        this batch. Newest first, each matches the last unmatched batch item with the
-        same number, email and names; contacts someone else made meanwhile match none.
+        sent; or, were it deleted since, the first older than it), so an older
+        contact with the same details is never taken for one of this batch. Newest
+        first, each matches the last unmatched row with the same number, email and
+        names; contacts someone else made meanwhile match none.
         """
         waiting: dict[Signature, list[int]] = defaultdict(list)
-        for i, contact in enumerate(contacts):
-            waiting[sent_signature(contact)].append(i)
+        for row, contact in batch:
+            waiting[sent_signature(contact)].append(row)
         found: dict[int, str] = {}
-        scanned, page = 0, 1
-        while scanned < len(contacts) + _MAX_SCAN:
+        page = 1
+        while len(found) < len(batch):
             listed = self._client.list_contacts(page=page, limit=BATCH_SIZE).data
             for stored in listed:
-                if stored.id == fence:
+                if stored.id == fence.id or _older(stored, fence):
                     return found
-                scanned += 1
                 queue = waiting.get(stored_signature(stored))
                 if queue:
                     found[queue.pop()] = stored.id
-            if len(listed) < BATCH_SIZE or len(found) == len(contacts):
-                return found
+            if len(listed) < BATCH_SIZE:
+                break
             page += 1
         return found
 
     def _one(self, contact: NewContact) -> RowOutcome:
-        try:
-            return RowOutcome("created", self._client.create_contact(contact).id)
-        except ValidationFailed as exc:
-            reasons = "; ".join(f"{d.field}: {d.message}" for d in exc.details)
-            return RowOutcome("rejected", error=f"echowin refused it: {reasons or exc}")
-        except OutcomeUnknown:
-            return RowOutcome(
-                "rejected",
-                error="echowin did not answer whether it created this contact; "
-                "look it up before importing this row again",
-            )
+        """One contact on its own: created, or refused with echowin's reasons."""
+        for _ in range(SINGLE_ATTEMPTS):
+            fence = self._fence()
+            try:
+                return RowOutcome("created", self._client.create_contact(contact).id)
+            except ValidationFailed as exc:
+                reasons = "; ".join(f"{d.field}: {d.message}" for d in exc.details)
+                return RowOutcome("rejected", error=f"echowin refused it: {reasons or exc}")
+            except OutcomeUnknown:
+                found = self._find([(0, contact)], fence)
+                if found:
+                    return RowOutcome("created", found[0])
+        raise OutcomeUnknown(
+            f"echowin did not answer {SINGLE_ATTEMPTS} times whether it created a contact",
+            method="POST",
+            path="/api/v1/contacts",
+        )
+
+
+def _older(stored: Contact, fence: Fence) -> bool:
+    """Made before the fence; a timestamp that does not read as ISO 8601 tells nothing."""
+    mine, theirs = _moment(stored.created_at), _moment(fence.created_at)
+    return mine is not None and theirs is not None and mine < theirs
+
+
+def _moment(text: str | None) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment

@@ -11,12 +11,15 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..state import write_atomically
 from .push import RowOutcome
 
+PARTIAL = ".partial"  # the suffix of a report still being written
 STATUSES = ("created", "updated", "unchanged", "duplicate", "rejected", "skipped")
 SUMMARY_COUNTS = {  # summary key -> status
     "created": "created",
@@ -63,7 +66,12 @@ def csv_field(text: str) -> str:
 
 
 class ReportWriter:
-    """Writes one results line per data row, in row order, and the rejected rows apart."""
+    """Writes one results line per data row, in row order, and the rejected rows apart.
+
+    Both files are written as `NAME.partial` and renamed when the run has finished,
+    so a `results.csv` is always complete; a run that stops early leaves its
+    `.partial` files, and a `summary.json` saying `finished: false`.
+    """
 
     def __init__(self, directory: Path, headers: list[str], preamble: list[list[str]]) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -74,7 +82,7 @@ class ReportWriter:
             ("results.csv", ["_row", "_status", "_contact_id", "_error"]),
             ("rejected.csv", ["_row", "_error"]),
         ):
-            handle = (directory / name).open("w", encoding="utf-8", newline="")
+            handle = (directory / (name + PARTIAL)).open("w", encoding="utf-8", newline="")
             handle.write("\ufeff")  # the BOM; "utf-8-sig" would encode each write in Python
             self._files.append(handle)
             writer = csv.writer(handle)
@@ -95,9 +103,15 @@ class ReportWriter:
         self._results.write("".join(results))
         self._rejected.write("".join(rejected))
 
-    def close(self) -> None:
+    def close(self, *, finished: bool) -> None:
+        """Close both files; only a finished run's files take their final names."""
         for handle in self._files:
+            handle.flush()
+            os.fsync(handle.fileno())
             handle.close()
+            if finished:
+                partial = Path(handle.name)
+                os.replace(partial, partial.with_name(partial.name.removesuffix(PARTIAL)))
 
     def summary_counts(self) -> dict[str, int]:
         counts = {key: self.counts[status] for key, status in SUMMARY_COUNTS.items()}
@@ -105,5 +119,5 @@ class ReportWriter:
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
         path = self.directory / "summary.json"
-        path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_atomically(path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
         return path

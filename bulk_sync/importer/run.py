@@ -9,6 +9,7 @@ plus one batch of rows is held in memory.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import time
@@ -19,14 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from ..client import EchowinClient
-from ..client.models import NewContact
 from ..config import RateLimits, resolve_region
-from ..errors import ApiError, InputError
+from ..errors import ApiError, InputError, Interrupted, NotFound
 from ..mapping import Mapping, load_mapping
 from ..sources import Source, open_source
+from ..state import command_line, resolve_state_dir, run_lock
 from ..suggest import suggest_mapping
 from ..validation import TeamRules
 from .dedupe import SeenKeys
+from .journal import Job, JobKey, Journal, file_sha256, text_sha256
 from .prepare import (
     PARALLEL_FROM_BYTES,
     PreparedChunk,
@@ -51,6 +53,9 @@ class ImportOptions:
     dry_run: bool = False
     report_dir: Path | None = None
     workers: int | None = None  # processes that validate; None: both cores on large files
+    state_dir: Path | None = None  # the journal and the lock; None: see state.resolve_state_dir
+    fresh: bool = False  # forget what the journal knows of this file, mapping and team
+    should_stop: Callable[[], bool] = field(default=lambda: False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -104,21 +109,29 @@ def import_file(
     env: EnvMapping[str, str] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ImportResult:
-    """Import one file; see the module docstring. Raises InputError before sending anything."""
+    """Import one file; see the module docstring. Raises InputError before sending
+    anything, Locked when another run holds the state directory."""
+    env = os.environ if env is None else env
     count = _workers(options)
-    with Workers(count) if count > 1 else contextlib.nullcontext() as workers:
-        return _import(options, client, env, on_progress, workers)
+    with contextlib.ExitStack() as stack:
+        journal = None
+        if not options.dry_run:  # a dry run sends nothing: it needs neither
+            state_dir = resolve_state_dir(options.state_dir, env)
+            stack.enter_context(run_lock(state_dir, command_line()))
+            journal = stack.enter_context(Journal(state_dir))
+        workers = stack.enter_context(Workers(count)) if count > 1 else None
+        return _import(options, client, env, on_progress, workers, journal)
 
 
 def _import(
     options: ImportOptions,
     client: EchowinClient,
-    env: EnvMapping[str, str] | None,
+    env: EnvMapping[str, str],
     on_progress: Callable[[Progress], None] | None,
     workers: Workers | None,
+    journal: Journal | None,
 ) -> ImportResult:
     started = time.monotonic()
-    env = os.environ if env is None else env
     mapping = load_mapping(options.mapping) if options.mapping else None
     if mapping is not None and options.match:
         mapping = mapping.model_copy(update={"match": options.match})
@@ -147,25 +160,39 @@ def _import(
     region = resolve_region(options.region, mapping.defaults.region, env)
     preparer = Preparer(bound, team, region)
 
+    job, resumed = None, False
+    if journal is not None:
+        used = json.dumps([mapping.to_yaml(), region, options.sheet, source.header_row])
+        key = JobKey(file_sha256(source.path), text_sha256(used), client.settings.url)
+        job, resumed = _job(journal, key, client, str(source.path), fresh=options.fresh)
+
     report_dir = options.report_dir or default_report_dir()
     writer = ReportWriter(report_dir, source.headers, source.preamble)
+    pusher = Pusher(client, tags, job)
     run = _Run(
         writer,
-        Pusher(client, tags),
+        pusher,
         tags,
         options.dry_run,
         on_progress,
         source.total_rows,
         mapping.match,
+        job,
+        options.should_stop,
     )
     error = None
     try:
+        if job is not None:
+            for sent in job.unsettled():  # an earlier run died with this batch in flight
+                pusher.reconcile(sent)
         with fewer_collections():
             run.all(prepared_chunks(preparer, source.raw_chunks(), workers))
-    except ApiError as exc:
+        if job is not None:
+            job.finish()
+    except (ApiError, Interrupted) as exc:
         error = str(exc)
     finally:
-        writer.close()
+        writer.close(finished=error is None)
     plan = None
     if options.dry_run:
         setup_gets = 3 if boards is not None else 2
@@ -180,8 +207,39 @@ def _import(
     if suggested is not None:
         (report_dir / "mapping-used.yaml").write_text(suggested, encoding="utf-8")
     result.summary = _summary(result, client, mapping, region, options, started, tags.created)
+    if job is not None and journal is not None:
+        result.summary["journal"] = str(journal.path)
+        result.summary["resumed_job_of"] = job.created_at if resumed else None
+        result.summary["confirmed_earlier"] = run.confirmed_earlier
     writer.write_summary(result.summary)
     return result
+
+
+def _job(
+    journal: Journal, key: JobKey, client: EchowinClient, source: str, *, fresh: bool
+) -> tuple[Job, bool]:
+    """This file's, mapping's and team's job in the journal, and whether it is an old one.
+
+    A job is this team's when a contact it made is found here (another team's
+    contacts are not found: 404); a job that has made none yet is taken as it is.
+    `fresh` forgets the job found, deliberately: its rows will be sent again.
+    """
+    for job in journal.candidates(key):
+        if job.markers and not any(_exists(client, marker) for marker in job.markers):
+            continue  # another team's
+        if not fresh:
+            return job, True
+        journal.forget(job)
+        break
+    return journal.new_job(key, source), False
+
+
+def _exists(client: EchowinClient, contact_id: str) -> bool:
+    try:
+        client.get_contact(contact_id)
+    except NotFound:
+        return False
+    return True
 
 
 def _open(options: ImportOptions, mapping: Mapping | None) -> Source:
@@ -231,8 +289,13 @@ class _Run:
         on_progress: Callable[[Progress], None] | None,
         total: int | None,
         match: tuple[str, ...],
+        job: Job | None,
+        should_stop: Callable[[], bool],
     ) -> None:
         self._writer = writer
+        self._job = job
+        self._should_stop = should_stop
+        self.confirmed_earlier = 0  # rows an earlier run created (from the journal)
         self._pusher = pusher
         self._tags = tags
         self._dry_run = dry_run
@@ -257,8 +320,11 @@ class _Run:
             self._seen.close()
 
     def _chunk(self, prepared: PreparedChunk) -> None:
+        if self._should_stop():
+            raise Interrupted("interrupted; re-run the same command to resume")
         first_rows = self._seen.first_rows(prepared.keys)
         rejected, bodies = prepared.rejected, prepared.bodies
+        done = self._done_earlier(prepared.row_numbers)
         for row, line in zip(prepared.row_numbers, prepared.lines, strict=True):
             outcome: RowOutcome | None = None
             if row in rejected:
@@ -267,6 +333,9 @@ class _Run:
                 outcome = RowOutcome(
                     "duplicate", error=f"same {self._key_name} as row {first_rows[row]}"
                 )
+            elif row in done:  # never sent twice
+                outcome = done[row]
+                self.confirmed_earlier += 1
             elif self._dry_run:
                 self._plan(prepared.tags.get(row))
                 outcome = _NOT_SENT
@@ -285,10 +354,18 @@ class _Run:
             for tag in self._tags.missing(names):
                 self.new_tags.setdefault(tag.casefold(), tag)
 
+    def _done_earlier(self, rows: list[int]) -> dict[int, RowOutcome]:
+        """Rows of these that an earlier run of this job created (rejected ones go again)."""
+        if self._job is None or not rows:
+            return {}
+        known = self._job.outcomes(rows[0], rows[-1])
+        return {row: o for row, o in known.items() if o.status == "created"}
+
     def _send(self) -> None:
         if self._batch:
-            batch = [(row, NewContact.model_validate_json(body)) for row, body in self._batch]
-            self._outcomes.update(self._pusher.push(batch))
+            if self._should_stop():  # between batches: nothing is in flight
+                raise Interrupted("interrupted; re-run the same command to resume")
+            self._outcomes.update(self._pusher.push(self._batch))
             self._batch = []
             self._flush()
 

@@ -27,7 +27,9 @@ LEADS_MAPPING = ROOT / "mappings" / "leads.yaml"
 def test_the_sample_imports_with_a_result_for_every_row(
     sample: str, client: EchowinClient, team: Team, tmp_path: Path
 ) -> None:
-    options = ImportOptions(SAMPLES / sample, LEADS_MAPPING, report_dir=tmp_path)
+    options = ImportOptions(
+        SAMPLES / sample, LEADS_MAPPING, report_dir=tmp_path, state_dir=tmp_path / "state"
+    )
     result = import_file(options, client, env={})
 
     results = read_report(tmp_path / "results.csv")
@@ -72,7 +74,11 @@ def test_a_row_the_server_refuses_is_found_and_explained(
     ])  # fmt: skip
     mapping = tmp_path / "m.yaml"
     mapping.write_text("fields: {number: Phone}\nname: Name\nassignUserIds: Owner\n")
-    result = import_file(ImportOptions(source, mapping, report_dir=tmp_path / "r"), client, env={})
+    result = import_file(
+        ImportOptions(source, mapping, report_dir=tmp_path / "r", state_dir=tmp_path / "state"),
+        client,
+        env={},
+    )
 
     rows = {r["_row"]: r for r in read_report(tmp_path / "r" / "results.csv")}
     assert [rows[n]["_status"] for n in "234"] == ["created", "rejected", "created"]
@@ -90,7 +96,11 @@ def test_older_contacts_with_the_same_details_are_not_taken_for_new_ones(
     source = write_csv(tmp_path / "in.csv", [["Phone", "First"], ["+12125550100", "Ann"]])
     mapping = tmp_path / "m.yaml"
     mapping.write_text("fields: {number: Phone, firstName: First}\n")
-    import_file(ImportOptions(source, mapping, report_dir=tmp_path / "r"), client, env={})
+    import_file(
+        ImportOptions(source, mapping, report_dir=tmp_path / "r", state_dir=tmp_path / "state"),
+        client,
+        env={},
+    )
     (row,) = read_report(tmp_path / "r" / "results.csv")
     contacts = all_contacts(team)
     assert len(contacts) == 2
@@ -108,7 +118,9 @@ def test_lost_responses_neither_lose_nor_duplicate_contacts(tmp_path: Path) -> N
     )
     with running_sandbox(settings) as server, team_on(server) as team:
         with client_for(server, team) as client:
-            options = ImportOptions(source, mapping, report_dir=tmp_path / "r")
+            options = ImportOptions(
+                source, mapping, report_dir=tmp_path / "r", state_dir=tmp_path / "state"
+            )
             result = import_file(options, client, env={})
         httpx.put(f"{server.url}/_sandbox/faults", json={}, headers=server.admin_headers)
         stored = all_contacts(team)
@@ -123,7 +135,13 @@ def test_lost_responses_neither_lose_nor_duplicate_contacts(tmp_path: Path) -> N
 def test_a_dry_run_sends_nothing_and_plans_the_calls(
     client: EchowinClient, team: Team, tmp_path: Path
 ) -> None:
-    options = ImportOptions(SAMPLES / "leads.csv", LEADS_MAPPING, dry_run=True, report_dir=tmp_path)
+    options = ImportOptions(
+        SAMPLES / "leads.csv",
+        LEADS_MAPPING,
+        dry_run=True,
+        report_dir=tmp_path,
+        state_dir=tmp_path / "state",
+    )
     result = import_file(options, client, env={})
     assert all_contacts(team) == []
     assert result.plan is not None
@@ -148,7 +166,11 @@ def test_a_missing_column_is_a_file_error_before_anything_is_sent(
     mapping = tmp_path / "m.yaml"
     mapping.write_text("fields: {number: Phone, email: Email}\n")
     with pytest.raises(MappingError) as caught:
-        import_file(ImportOptions(source, mapping, report_dir=tmp_path / "r"), client, env={})
+        import_file(
+            ImportOptions(source, mapping, report_dir=tmp_path / "r", state_dir=tmp_path / "state"),
+            client,
+            env={},
+        )
     message = str(caught.value)
     assert "fields.number: no column 'Phone' (nearest: 'Phone number')" in message
     assert "The columns of in.csv are: 'Phone number', 'E-mail'" in message
@@ -163,7 +185,11 @@ def test_without_a_mapping_the_headers_are_matched_and_the_mapping_shown(
         ["Given Name", "Family Name", "E-mail 1 - Value", "Phone 1 - Value", "Organization"],
         ["Ann", "Lee", "ANN@EXAMPLE.COM ", "(212) 555-0100", "Acme"],
     ])  # fmt: skip
-    result = import_file(ImportOptions(source, report_dir=tmp_path / "r"), client, env={})
+    result = import_file(
+        ImportOptions(source, report_dir=tmp_path / "r", state_dir=tmp_path / "state"),
+        client,
+        env={},
+    )
     assert result.mapping_yaml is not None
     assert "number: Phone 1 - Value" in result.mapping_yaml
     assert "company: Organization" in result.mapping_yaml
@@ -175,7 +201,11 @@ def test_without_a_mapping_the_headers_are_matched_and_the_mapping_shown(
 def test_a_file_without_a_phone_column_is_refused(client: EchowinClient, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "in.csv", [["Name", "City"], ["Ann", "Oslo"]])
     with pytest.raises(InputError, match="no column looks like a phone number"):
-        import_file(ImportOptions(source, report_dir=tmp_path / "r"), client, env={})
+        import_file(
+            ImportOptions(source, report_dir=tmp_path / "r", state_dir=tmp_path / "state"),
+            client,
+            env={},
+        )
 
 
 def test_worker_processes_give_the_same_results_as_one(

@@ -40,7 +40,7 @@ def test_reports_are_what_the_csv_module_writes(
         writer = ReportWriter(Path(tmp), headers, [["preamble", "x"]])
         lines = row_lines(cells, numbers)
         writer.write(zip(numbers, lines, [o for _, o in rows], strict=True))
-        writer.close()
+        writer.close(finished=True)
         results = (Path(tmp) / "results.csv").read_bytes().decode("utf-8")
         rejected = (Path(tmp) / "rejected.csv").read_bytes().decode("utf-8")
 

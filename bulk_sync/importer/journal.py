@@ -1,0 +1,259 @@
+"""The journal: what an import sent and what came of it, so a re-run never sends twice.
+
+SQLite in the state directory (`journal.sqlite3`). A job is one source file (by
+content), one mapping (as used) and one API URL; which team it went to is told by
+the contacts it made (`markers`): a job is taken up again only where one of its
+contacts exists. The key never enters the journal.
+
+Every batch moves `planned` → `sent` → `done`, in its own committed transaction
+before the next step: its rows are `planned`, then `sent` (the fence, the newest
+contact before sending, recorded with them), then `created` with their contact id
+or `rejected` with echowin's reason. A run that dies leaves at most one batch
+`sent`; the next run reconciles it first (`push.Pusher.reconcile`) and sends only
+the rows that did not arrive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .push import Fence, RowOutcome
+
+JOURNAL_NAME = "journal.sqlite3"
+MARKERS = 3  # contacts kept per job to recognize its team
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,              -- source, mapping and API URL (see JobKey)
+    source TEXT NOT NULL,
+    api_url TEXT NOT NULL,
+    markers TEXT NOT NULL DEFAULT '[]',  -- ids of contacts the job made, JSON
+    created_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_key ON jobs (key);
+CREATE TABLE IF NOT EXISTS batches (
+    job INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    batch INTEGER NOT NULL,
+    state TEXT NOT NULL,            -- planned, sent, done
+    fence_id TEXT,                  -- the newest contact before the batch was sent
+    fence_created_at TEXT,
+    PRIMARY KEY (job, batch)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rows (
+    job INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    row INTEGER NOT NULL,
+    batch INTEGER NOT NULL,
+    status TEXT NOT NULL,           -- planned, sent, created, rejected
+    body TEXT NOT NULL,             -- the contact as sent (JSON), to reconcile it
+    contact_id TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (job, row)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class JobKey:
+    source_sha256: str
+    mapping_sha256: str
+    api_url: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.source_sha256}:{self.mapping_sha256}:{self.api_url}"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SentBatch:
+    """A batch whose answer was never recorded: what was sent, and the fence before it."""
+
+    number: int
+    fence: Fence
+    rows: list[tuple[int, str]]  # row, body (JSON)
+
+
+class Journal:
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / JOURNAL_NAME
+        self._db = sqlite3.connect(self.path, isolation_level=None)  # transactions by hand
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = FULL")  # a committed step survives a crash
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def transaction(self, work: Callable[[sqlite3.Connection], object]) -> None:
+        """`work` whole, or not at all; committed (on disk) when this returns."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            work(self._db)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def candidates(self, key: JobKey) -> list[Job]:
+        """Earlier jobs of this source, mapping and URL, newest first (any team)."""
+        found = self._db.execute(
+            "SELECT id, markers, created_at, finished_at FROM jobs WHERE key = ? ORDER BY id DESC",
+            (key.text,),
+        ).fetchall()
+        return [Job(self, i, json.loads(m), c, f) for i, m, c, f in found]
+
+    def new_job(self, key: JobKey, source: str) -> Job:
+        now = _now()
+        cursor = self._db.execute(
+            "INSERT INTO jobs (key, source, api_url, created_at) VALUES (?, ?, ?, ?)",
+            (key.text, source, key.api_url, now),
+        )
+        assert cursor.lastrowid is not None
+        return Job(self, cursor.lastrowid, [], now, None)
+
+    def forget(self, job: Job) -> None:
+        self.transaction(lambda db: db.execute("DELETE FROM jobs WHERE id = ?", (job.id,)))
+
+
+@dataclass
+class Job:
+    journal: Journal
+    id: int
+    markers: list[str]
+    created_at: str
+    finished_at: str | None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self.journal._db
+
+    def outcomes(self, first: int, last: int) -> dict[int, RowOutcome]:
+        """Rows from `first` to `last` that the server settled: created or rejected."""
+        found = self._db.execute(
+            "SELECT row, status, contact_id, error FROM rows WHERE job = ? AND row BETWEEN ? AND ?"
+            " AND status IN ('created', 'rejected')",
+            (self.id, first, last),
+        )
+        return {
+            row: RowOutcome(status, contact_id, error) for row, status, contact_id, error in found
+        }
+
+    def unsettled(self) -> Iterator[SentBatch]:
+        """Batches sent (or about to be) whose outcome was never recorded, oldest first."""
+        batches = self._db.execute(
+            "SELECT batch, state, fence_id, fence_created_at FROM batches"
+            " WHERE job = ? AND state != 'done' ORDER BY batch",
+            (self.id,),
+        ).fetchall()
+        for number, state, fence_id, fence_created_at in batches:
+            rows = self._db.execute(
+                "SELECT row, body FROM rows WHERE job = ? AND batch = ? AND status IN"
+                " ('planned', 'sent') ORDER BY row",
+                (self.id, number),
+            ).fetchall()
+            if state == "planned":  # never sent: its rows go out again with the others
+                self.journal.transaction(functools.partial(_drop_batch, job=self.id, batch=number))
+                continue
+            yield SentBatch(number, Fence(fence_id, fence_created_at), rows)
+
+    def next_batch(self) -> int:
+        (last,) = self._db.execute(
+            "SELECT coalesce(max(batch), 0) FROM batches WHERE job = ?", (self.id,)
+        ).fetchone()
+        return int(last) + 1
+
+    def plan(self, batch: int, rows: Iterable[tuple[int, str]]) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO batches (job, batch, state) VALUES (?, ?, 'planned')", (self.id, batch)
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO rows (job, row, batch, status, body)"
+                " VALUES (?, ?, ?, 'planned', ?)",
+                ((self.id, row, batch, body) for row, body in rows),
+            )
+
+        self.journal.transaction(work)
+
+    def sending(self, batch: int, fence: Fence) -> None:
+        """Recorded, and committed, before the batch leaves this machine."""
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE batches SET state = 'sent', fence_id = ?, fence_created_at = ?"
+                " WHERE job = ? AND batch = ?",
+                (fence.id, fence.created_at, self.id, batch),
+            )
+            db.execute(
+                "UPDATE rows SET status = 'sent'"
+                " WHERE job = ? AND batch = ? AND status = 'planned'",
+                (self.id, batch),
+            )
+
+        self.journal.transaction(work)
+
+    def settle(self, batch: int, outcomes: Mapping[int, RowOutcome], *, done: bool) -> None:
+        """The rows the server settled, with their ids or reasons; `done`: the whole batch."""
+        created = [o.contact_id for o in outcomes.values() if o.status == "created"]
+        markers = (self.markers + created)[:MARKERS]
+
+        def work(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "UPDATE rows SET status = ?, contact_id = ?, error = ? WHERE job = ? AND row = ?",
+                ((o.status, o.contact_id, o.error, self.id, row) for row, o in outcomes.items()),
+            )
+            if done:
+                db.execute(
+                    "UPDATE batches SET state = 'done' WHERE job = ? AND batch = ?",
+                    (self.id, batch),
+                )
+            if markers != self.markers:
+                db.execute(
+                    "UPDATE jobs SET markers = ? WHERE id = ?", (json.dumps(markers), self.id)
+                )
+
+        self.journal.transaction(work)
+        self.markers = markers
+
+    def finish(self) -> None:
+        self.finished_at = _now()
+        self._db.execute(
+            "UPDATE jobs SET finished_at = ? WHERE id = ?", (self.finished_at, self.id)
+        )
+
+
+def _drop_batch(db: sqlite3.Connection, job: int, batch: int) -> None:
+    db.execute("DELETE FROM rows WHERE job = ? AND batch = ? AND status = 'planned'", (job, batch))
+    db.execute("DELETE FROM batches WHERE job = ? AND batch = ?", (job, batch))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
