@@ -1,0 +1,259 @@
+"""Imports that survive: faults, kills, signals and a second copy of themselves.
+
+Every test ends the same way: the team holds each number of the file exactly once,
+and the reports say so. The sandbox runs in this process; imports run either here
+(`import_file`) or as real `bulk-sync import` processes that are killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bulk_sync.client import EchowinClient
+from bulk_sync.config import ApiKey, ApiSettings, RateLimits, RetryPolicy
+from bulk_sync.importer import ImportOptions, import_file
+from bulk_sync.sandbox import FaultPlan, RunningSandbox, SandboxSettings, running_sandbox
+from bulk_sync.state import HOLDER_NAME, Locked, run_lock
+from tests.client.conftest import client_for
+from tests.conftest import Team, team_on
+from tests.importer.conftest import all_contacts, read_report, write_csv
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def numbers_file(path: Path, count: int) -> Path:
+    rows = [["Name", "Phone", "Email"]] + [
+        [f"Lead {i}", f"+1212555{i:04d}", f"lead{i}@example.com"] for i in range(count)
+    ]
+    write_csv(path / "leads.csv", rows)
+    (path / "m.yaml").write_text("fields: {number: Phone, email: Email}\nname: Name\n")
+    return path / "leads.csv"
+
+
+def assert_exactly_once(team: Team, count: int) -> list[dict[str, object]]:
+    contacts = all_contacts(team)
+    per_number = Counter(c["number"] for c in contacts)
+    assert len(contacts) == count, f"{len(contacts)} contacts for {count} rows"
+    assert set(per_number.values()) == {1}
+    assert set(per_number) == {f"+1212555{i:04d}" for i in range(count)}
+    return contacts
+
+
+def test_a_fault_matrix_gives_each_contact_exactly_once(tmp_path: Path) -> None:
+    """3,000 rows, a fifth of all requests faulted, rate limits on (a minute is 0.1 s)."""
+    count, scale = 3000, 600
+    source = numbers_file(tmp_path, count)
+    faults = {"429": 0.04, "500": 0.03, "503": 0.03, "drop_before": 0.03,
+              "drop_after": 0.03, "timeout": 0.02, "latency": 0.02}  # fmt: skip
+    settings = SandboxSettings(
+        rate_limits=True,
+        time_scale=scale,
+        faults=FaultPlan.from_mapping(faults, latency_ms=50),
+        fault_seed=4,
+        timeout_hold_s=30,
+    )
+    policy = RetryPolicy(
+        max_attempts=8, max_total_s=60, backoff_initial_s=0.01, backoff_max_s=0.1,
+        retry_after_floor_s=0.0, retry_after_cap_s=1.0,
+    )  # fmt: skip
+    with running_sandbox(settings) as server, team_on(server) as team:
+        client = EchowinClient(
+            ApiSettings(server.url, ApiKey(team.api_key)),
+            limits=RateLimits().scaled(scale),
+            policy=policy,
+            timeout=httpx.Timeout(5.0, read=0.5),
+        )
+        with client:
+            options = ImportOptions(
+                source, tmp_path / "m.yaml", report_dir=tmp_path / "r",
+                state_dir=tmp_path / "state",
+            )  # fmt: skip
+            result = import_file(options, client, env={})
+        _, faults = server.sandbox.stats.snapshot()
+        server.sandbox.faults.configure(FaultPlan())
+        contacts = assert_exactly_once(team, count)
+    injected = {str(f["kind"]): int(str(f["count"])) for f in faults}
+    assert result.exit_code == 0, result.error
+    assert result.summary["created"] == count and result.summary["finished"]
+    # a fifth of the requests drew a fault (11 of 100 with this seed), lost answers among them
+    assert sum(injected.values()) >= 0.1 * result.summary["requests"]
+    assert injected.get("drop_after", 0) + injected.get("timeout", 0) > 0
+    rows = read_report(tmp_path / "r" / "results.csv")
+    assert {r["_contact_id"] for r in rows} == {c["id"] for c in contacts}
+
+
+def cli(server: RunningSandbox, team: Team, tmp: Path, *args: str) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "ECHOWIN_API_URL": server.url,
+        "ECHOWIN_API_KEY": team.api_key,
+        "BULK_SYNC_STATE_DIR": str(tmp / "state"),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bulk_sync", "import", str(tmp / "leads.csv"),
+         "--mapping", str(tmp / "m.yaml"), "--quiet", *args],
+        env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def slow_server() -> object:
+    """Every request takes 150 ms more: a run lasts seconds, long enough to be killed."""
+    settings = SandboxSettings(
+        rate_limits=False, faults=FaultPlan.from_mapping({"latency": 1.0}, latency_ms=150)
+    )
+    with running_sandbox(settings) as server:
+        yield server
+
+
+def test_killed_again_and_again_the_same_command_ends_exactly_once(
+    slow_server: RunningSandbox, tmp_path: Path
+) -> None:
+    count = 1000  # 10 batches at 150 ms a request: about 6 s of sending
+    numbers_file(tmp_path, count)
+    rng = random.Random(5)
+    with team_on(slow_server) as team:
+        kills = 0
+        for attempt in range(12):
+            report_dir = tmp_path / f"r{attempt}"
+            run = cli(slow_server, team, tmp_path, "--report-dir", str(report_dir))
+            if kills < 5:
+                try:
+                    run.wait(timeout=rng.uniform(1.2, 3.0))
+                except subprocess.TimeoutExpired:
+                    run.send_signal(signal.SIGKILL)
+                    run.communicate()
+                    if run.returncode == -signal.SIGKILL:
+                        kills += 1
+                        assert not (report_dir / "results.csv").exists()  # never a false whole
+                        continue
+            _, errors = run.communicate(timeout=120)
+            assert run.returncode == 0, errors
+            break
+        assert kills >= 3
+        assert_exactly_once(team, count)
+    rows = read_report(report_dir / "results.csv")
+    assert Counter(r["_status"] for r in rows) == {"created": count}
+    summary = json.loads((report_dir / "summary.json").read_text())
+    assert summary["created"] == count and summary["confirmed_earlier"] > 0
+
+
+def test_sigterm_stops_between_batches_and_the_rerun_finishes(
+    slow_server: RunningSandbox, tmp_path: Path
+) -> None:
+    count = 500
+    numbers_file(tmp_path, count)
+    with team_on(slow_server) as team:
+        run = cli(slow_server, team, tmp_path, "--report-dir", str(tmp_path / "r1"))
+        _wait_for(lambda: len(all_contacts(team)) > 0)
+        run.send_signal(signal.SIGTERM)
+        _, errors = run.communicate(timeout=60)
+        assert run.returncode == 3
+        assert "re-run the same command to resume" in errors
+        summary = json.loads((tmp_path / "r1" / "summary.json").read_text())
+        assert summary["finished"] is False and 0 < summary["created"] < count
+        assert (tmp_path / "r1" / "results.csv.partial").exists()
+
+        again = cli(slow_server, team, tmp_path, "--report-dir", str(tmp_path / "r2"))
+        _, errors = again.communicate(timeout=120)
+        assert again.returncode == 0, errors
+        assert_exactly_once(team, count)
+
+
+def test_a_second_run_exits_4_naming_the_first(slow_server: RunningSandbox, tmp_path: Path) -> None:
+    count = 300
+    numbers_file(tmp_path, count)
+    with team_on(slow_server) as team:
+        first = cli(slow_server, team, tmp_path, "--report-dir", str(tmp_path / "r1"))
+        _wait_for(lambda: (tmp_path / "state" / HOLDER_NAME).exists())
+        second = cli(slow_server, team, tmp_path, "--report-dir", str(tmp_path / "r2"))
+        _, errors = second.communicate(timeout=60)
+        assert second.returncode == 4
+        assert f"pid {first.pid}" in errors and "holds the state directory" in errors
+        _, errors = first.communicate(timeout=120)
+        assert first.returncode == 0, errors
+        assert_exactly_once(team, count)
+
+
+def test_a_lock_left_by_a_dead_process_is_free(tmp_path: Path) -> None:
+    code = (
+        "import sys, time; from pathlib import Path; from bulk_sync.state import run_lock\n"
+        "with run_lock(Path(sys.argv[1]), 'holder'):\n"
+        "    print('held', flush=True); time.sleep(60)"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(Locked, match=f"pid {holder.pid}"), run_lock(tmp_path, "second"):
+            pass
+        holder.send_signal(signal.SIGKILL)
+    assert (tmp_path / HOLDER_NAME).exists()  # what the dead run left
+    with run_lock(tmp_path, "third"):
+        info = json.loads((tmp_path / HOLDER_NAME).read_text())
+        assert info["pid"] == os.getpid() and info["command"] == "third"
+
+
+def test_a_finished_job_sends_nothing_again_and_fresh_starts_over(
+    sandbox: RunningSandbox, team: Team, tmp_path: Path
+) -> None:
+    source = numbers_file(tmp_path, 120)
+    options = ImportOptions(source, tmp_path / "m.yaml", report_dir=tmp_path / "r1",
+                            state_dir=tmp_path / "state")  # fmt: skip
+    with client_for(sandbox, team) as client:
+        first = import_file(options, client, env={})
+    with client_for(sandbox, team) as client:
+        again = import_file(
+            ImportOptions(source, tmp_path / "m.yaml", report_dir=tmp_path / "r2",
+                          state_dir=tmp_path / "state"), client, env={},
+        )  # fmt: skip
+        bulk_after_rerun = client.stats.by_status
+    assert first.counts["created"] == again.counts["created"] == 120
+    assert again.summary["confirmed_earlier"] == 120
+    assert read_report(tmp_path / "r1" / "results.csv") == [
+        {**row, "_row": row["_row"]} for row in read_report(tmp_path / "r2" / "results.csv")
+    ]
+    assert sum(bulk_after_rerun.values()) <= 6  # setup reads and the team check, no writes
+    assert_exactly_once(team, 120)
+
+    with client_for(sandbox, team) as client:
+        fresh = import_file(
+            ImportOptions(source, tmp_path / "m.yaml", report_dir=tmp_path / "r3",
+                          state_dir=tmp_path / "state", fresh=True), client, env={},
+        )  # fmt: skip
+    assert fresh.summary["confirmed_earlier"] == 0
+    assert len(all_contacts(team)) == 240  # deliberately: --fresh sends every row again
+
+
+def test_the_same_file_into_another_team_is_another_job(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    source = numbers_file(tmp_path, 50)
+    with team_on(sandbox) as one, team_on(sandbox) as two:
+        for team in (one, two, one):
+            with client_for(sandbox, team) as client:
+                import_file(
+                    ImportOptions(source, tmp_path / "m.yaml", report_dir=tmp_path / "r",
+                                  state_dir=tmp_path / "state"), client, env={},
+                )  # fmt: skip
+        assert_exactly_once(one, 50)
+        assert_exactly_once(two, 50)
+
+
+def _wait_for(condition: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
