@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS rows (
     row INTEGER NOT NULL,
     batch INTEGER NOT NULL,
     status TEXT NOT NULL,           -- planned, sent, created, rejected
-    body TEXT NOT NULL,             -- the contact as sent (JSON), to reconcile it
+    body TEXT NOT NULL,             -- the contact as sent (JSON), until its batch is done
     contact_id TEXT NOT NULL DEFAULT '',
     error TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (job, row)
@@ -230,10 +230,13 @@ class Job:
                 "UPDATE rows SET status = ?, contact_id = ?, error = ? WHERE job = ? AND row = ?",
                 ((o.status, o.contact_id, o.error, self.id, row) for row, o in outcomes.items()),
             )
-            if done:
+            if done:  # its bodies were kept to reconcile it: no longer needed
                 db.execute(
                     "UPDATE batches SET state = 'done' WHERE job = ? AND batch = ?",
                     (self.id, batch),
+                )
+                db.execute(
+                    "UPDATE rows SET body = '' WHERE job = ? AND batch = ?", (self.id, batch)
                 )
             if markers != self.markers:
                 db.execute(
