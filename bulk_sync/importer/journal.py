@@ -184,6 +184,15 @@ class Job:
                 continue
             yield SentBatch(number, Fence(fence_id, fence_created_at), rows)
 
+    def fence_ids(self) -> list[str]:
+        """Contacts that were the newest of the team when this job sent a batch."""
+        found = self._db.execute(
+            "SELECT DISTINCT fence_id FROM batches WHERE job = ? AND fence_id IS NOT NULL"
+            " ORDER BY batch DESC LIMIT ?",
+            (self.id, MARKERS),
+        )
+        return [fence_id for (fence_id,) in found]
+
     def next_batch(self) -> int:
         (last,) = self._db.execute(
             "SELECT coalesce(max(batch), 0) FROM batches WHERE job = ?", (self.id,)

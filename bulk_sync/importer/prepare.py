@@ -10,6 +10,7 @@ import contextlib
 import gc
 import json
 import multiprocessing
+import signal
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -176,9 +177,17 @@ def fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _collect_less() -> None:  # also what a worker process does when it starts
+def _collect_less() -> None:
     gc.freeze()
     gc.set_threshold(10_000, 20, 100)
+
+
+def _start_worker() -> None:
+    """A worker leaves Ctrl-C and SIGTERM to the main process, which stops between
+    batches and then shuts the workers down itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _collect_less()
 
 
 PARALLEL_FROM_BYTES = 2 << 20  # smaller files are done before worker processes start
@@ -197,12 +206,12 @@ class Workers:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__])  # pandas, pandera: imported once, forked
         self.count = count
-        self._pool = ProcessPoolExecutor(count, mp_context=context, initializer=_collect_less)
+        self._pool = ProcessPoolExecutor(count, mp_context=context, initializer=_start_worker)
         self._starting = threading.Thread(target=self._start, daemon=True)
         self._starting.start()
 
     def _start(self) -> None:
-        for future in [self._pool.submit(_collect_less) for _ in range(self.count)]:
+        for future in [self._pool.submit(_started) for _ in range(self.count)]:
             future.exception()  # up, or broken: submit will tell
 
     @property
@@ -246,6 +255,10 @@ def prepared_chunks(
     finally:
         for future in pending:
             future.cancel()
+
+
+def _started() -> None:
+    """Runs in a worker once it is up; returning is the point."""
 
 
 _LAST: Preparer | None = None  # in a worker: the preparer of the chunk before

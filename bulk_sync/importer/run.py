@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from collections.abc import Mapping as EnvMapping
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,8 @@ def _import(
             job.finish()
     except (ApiError, Interrupted) as exc:
         error = str(exc)
+    except BrokenProcessPool:
+        error = "a worker process died (out of memory?); re-run the same command to resume"
     finally:
         writer.close(finished=error is None)
     plan = None
@@ -221,11 +224,13 @@ def _job(
     """This file's, mapping's and team's job in the journal, and whether it is an old one.
 
     A job is this team's when a contact it made is found here (another team's
-    contacts are not found: 404); a job that has made none yet is taken as it is.
+    contacts are not found: 404); one that has made none yet, by the fences it
+    recorded (contacts of its team too); one with neither is taken as it is.
     `fresh` forgets the job found, deliberately: its rows will be sent again.
     """
     for job in journal.candidates(key):
-        if job.markers and not any(_exists(client, marker) for marker in job.markers):
+        known = job.markers or job.fence_ids()  # contacts of the team it went to
+        if known and not any(_exists(client, contact) for contact in known):
             continue  # another team's
         if not fresh:
             return job, True
@@ -327,15 +332,15 @@ class _Run:
         done = self._done_earlier(prepared.row_numbers)
         for row, line in zip(prepared.row_numbers, prepared.lines, strict=True):
             outcome: RowOutcome | None = None
-            if row in rejected:
+            if row in done:  # created by an earlier run: never sent twice
+                outcome = done[row]
+                self.confirmed_earlier += 1
+            elif row in rejected:
                 outcome = RowOutcome("rejected", error=rejected[row])
             elif row in first_rows:
                 outcome = RowOutcome(
                     "duplicate", error=f"same {self._key_name} as row {first_rows[row]}"
                 )
-            elif row in done:  # never sent twice
-                outcome = done[row]
-                self.confirmed_earlier += 1
             elif self._dry_run:
                 self._plan(prepared.tags.get(row))
                 outcome = _NOT_SENT
