@@ -292,6 +292,13 @@ class EchowinClient:
                 self.stats.by_status.get(response.status_code, 0) + 1
             )
             error = _status_error(response, method, path)
+            if isinstance(error, ServerError) and not safe:
+                # The server had the request: it may have applied it before failing.
+                error = OutcomeUnknown(
+                    f"HTTP {error.status} after the request arrived; it may have been applied",
+                    method=method,
+                    path=path,
+                )
             if self.pacer is not None:
                 if isinstance(error, RateLimited):
                     self.pacer.refused(rate_class, error.retry_after_s)

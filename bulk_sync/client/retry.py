@@ -1,8 +1,9 @@
 """The retry policy, in one place, on tenacity.
 
-Retried: 429 (after its Retry-After, floored and capped), 500/502/503/504 and
-transport errors that cannot have changed anything (exponential backoff with full
-jitter). Never retried: an OutcomeUnknown write, or any fatal error. Bounded by
+Retried: 429 (after its Retry-After, floored and capped), 500/502/503/504 to a read
+or an idempotent write, and transport errors that cannot have changed anything
+(exponential backoff with full jitter). Never retried: an OutcomeUnknown write (a
+lost answer, or a 5xx to a POST: the server may have applied it), or any fatal error. Bounded by
 attempts and by total time; every retry and every second waited is counted.
 """
 
