@@ -24,6 +24,7 @@ import pandera.pandas as pa
 from ..mapper import map_chunk
 from ..mapping import BoundMapping
 from ..normalize import (
+    Phone,
     custom_date,
     custom_number,
     normalize_email,
@@ -62,6 +63,7 @@ class Preparer:
     bound: BoundMapping
     team: TeamRules
     region: str
+    bodies: bool = True  # False (a dry run): verdicts, keys and tags only
     _schema: pa.DataFrameSchema | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -82,28 +84,38 @@ class Preparer:
             if row not in out.rejected:  # a misaligned row's values mean nothing
                 out.rejected[row] = "; ".join(reasons)
         good = mapped[~mapped.index.isin(list(out.rejected))]
+        rows = good.index.tolist()
+        # normalized once, for the dedupe keys, the plan's tags and the bodies
+        phones = {raw: normalize_number(raw, self.region) for raw in good["number"].unique()}
+        numbers = [phones[raw] for raw in good["number"]]
+        emails = [normalize_email(v) for v in good["email"]]
+        tags = [unique_tags(v) if v else [] for v in good["tags"]]
         match = self.bound.mapping.match
-        by_number = match == ("number",)
-        for row, body in zip(good.index.tolist(), self._bodies(good), strict=True):
-            out.bodies[row] = json.dumps(body, ensure_ascii=False)
-            if by_number:  # E.164 has no leading zero: its digits as a number say the same
-                out.keys[row] = int(body["number"][1:])
-            elif all(parts := [body.get(key) for key in match]):
-                out.keys[row] = "\x1f".join(map(str, parts))  # no key: never a duplicate
-            if "tagNames" in body:
-                out.tags[row] = body["tagNames"]
+        for i, row in enumerate(rows):
+            if match == ("number",):  # E.164 has no leading zero: its digits say the same
+                out.keys[row] = int(numbers[i].e164[1:])
+            else:
+                parts = [numbers[i].e164 if key == "number" else emails[i] for key in match]
+                if all(parts):  # a row without its match key is never a duplicate
+                    out.keys[row] = "\x1f".join(parts)
+            if tags[i]:
+                out.tags[row] = tags[i]
+        if self.bodies:  # a dry run sends nothing: it has no use for them
+            for row, body in zip(rows, self._bodies(good, numbers, emails, tags), strict=True):
+                out.bodies[row] = json.dumps(body, ensure_ascii=False)
         return out
 
-    def _bodies(self, good: pd.DataFrame) -> Iterator[Body]:
+    def _bodies(
+        self, good: pd.DataFrame, numbers: list[Phone], emails: list[str], tags: list[list[str]]
+    ) -> Iterator[Body]:
         """The valid rows' values, normalized column by column (their checks passed, so
         nothing raises here), then put together row by row, empty fields left out."""
         mapping = self.bound.mapping
-        phones = {raw: normalize_number(raw, self.region) for raw in good["number"].unique()}
-        columns: dict[str, list[Any]] = {"number": [phones[raw].e164 for raw in good["number"]]}
+        columns: dict[str, list[Any]] = {"number": [phone.e164 for phone in numbers]}
         number_spec = mapping.fields.number
         if number_spec is not None and number_spec.extension:
             extension_field = number_spec.extension
-            extensions = [phones[raw].extension for raw in good["number"]]
+            extensions = [phone.extension for phone in numbers]
         else:
             extension_field, extensions = "", []
         first = [normalize_name(v) for v in good["firstName"]]
@@ -116,9 +128,9 @@ class Preparer:
         columns |= {
             "firstName": first,
             "lastName": last,
-            "email": [normalize_email(v) for v in good["email"]],
+            "email": emails,
             "carrier": [v.strip() for v in good["carrier"]],
-            "tagNames": [unique_tags(v) if v else None for v in good["tags"]],
+            "tagNames": tags,
         }
         if mapping.note is not None:
             note_type = mapping.note.type

@@ -159,7 +159,7 @@ def _import(
     tags = TagResolver(client, client.tags())
     team = TeamRules({f.name: f for f in custom_fields}, frozenset(boards) if boards else None)
     region = resolve_region(options.region, mapping.defaults.region, env)
-    preparer = Preparer(bound, team, region)
+    preparer = Preparer(bound, team, region, bodies=not options.dry_run)
 
     job, resumed = None, False
     if journal is not None:
