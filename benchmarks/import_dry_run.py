@@ -5,8 +5,9 @@
 
 Files come from `samples/generate.py` (`messy_rows`: a dozen phone shapes, foreign and
 damaged numbers, duplicates, blank rows, custom fields, tags) and are cached in
-`.bulk-sync/bench/`. Each case runs in its own process, against an in-process sandbox
-without rate limits, so its peak RSS is its own. Beside each figure: phonenumbers
+`.bulk-sync/bench/`. Each case runs in its own process, against a sandbox without
+rate limits serving from another process (as echowin would), so its peak RSS is its
+own. Beside each figure: phonenumbers
 alone (parse, is_valid_number, format E.164, one process) on the Phone column of the
 same file, which is the floor the pipeline is compared with.
 """
@@ -15,10 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
+import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,25 +46,47 @@ def source_file(rows: int, fmt: str) -> Path:
     return path
 
 
-def run_case(path: Path) -> dict[str, float]:
-    """In a child process: one dry run of `path`; prints its figures as JSON."""
+def run_case(path: Path, api_url: str) -> dict[str, float]:
+    """In a child process: one dry run of `path`; prints its figures as JSON.
+
+    The sandbox serves from another process, as echowin would: this one then has no
+    thread but its own, and forks its workers (see importer.prepare.Workers).
+    """
     from bulk_sync.client import EchowinClient
     from bulk_sync.config import ApiKey, ApiSettings
     from bulk_sync.importer import ImportOptions, import_file
-    from bulk_sync.sandbox import SandboxSettings, running_sandbox
 
-    with running_sandbox(SandboxSettings(rate_limits=False)) as server:
-        settings = ApiSettings(server.url, ApiKey("sandbox"))
-        with EchowinClient(settings, limits=None) as client:
-            started = time.perf_counter()
-            result = import_file(
-                ImportOptions(path, ROOT / "mappings" / "leads.yaml", dry_run=True,
-                              report_dir=CACHE / "reports" / path.stem),
-                client, env={},
-            )  # fmt: skip
-            seconds = time.perf_counter() - started
+    settings = ApiSettings(api_url, ApiKey("sandbox"))
+    with EchowinClient(settings, limits=None) as client:
+        started = time.perf_counter()
+        result = import_file(
+            ImportOptions(path, ROOT / "mappings" / "leads.yaml", dry_run=True,
+                          report_dir=CACHE / "reports" / path.stem),
+            client, env={},
+        )  # fmt: skip
+        seconds = time.perf_counter() - started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"rows": result.counts["rows"], "seconds": seconds, "rss_mb": rss_mb}
+
+
+@contextmanager
+def sandbox_process() -> Iterator[str]:
+    """`bulk-sync sandbox serve` on a free port, rate limits off; yields its URL."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bulk_sync", "sandbox", "serve", "--port", "0",
+             "--rate-limits", "off", "--db", str(Path(tmp) / "bench.db")],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        try:
+            assert server.stdout is not None
+            found = re.search(r"http://127\.0\.0\.1:\d+", server.stdout.readline())
+            if found is None:
+                raise RuntimeError("the sandbox did not start")
+            yield found.group(0)
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.communicate(timeout=30)
 
 
 def phonenumbers_floor(path: Path, limit: int = 200_000) -> float:
@@ -91,9 +119,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="*", default=None)
     parser.add_argument("--formats", nargs="*", default=None)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--api-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_case(args.child)))
+        print(json.dumps(run_case(args.child, args.api_url)))
         return
     cases = [(100_000, "csv"), (1_000_000, "csv"), (100_000, "xlsx")]
     if args.rows or args.formats:
@@ -101,10 +130,11 @@ def main() -> None:
     print("case                   rows   seconds   rows/s   peak RSS   phonenumbers alone")
     for rows, fmt in cases:
         path = source_file(rows, fmt)
-        child = subprocess.run(
-            [sys.executable, __file__, "--child", str(path)],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+        with sandbox_process() as api_url:
+            child = subprocess.run(
+                [sys.executable, __file__, "--child", str(path), "--api-url", api_url],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
         figures = json.loads(child.stdout.strip().splitlines()[-1])
         floor_us = phonenumbers_floor(path)
         rate = figures["rows"] / figures["seconds"]

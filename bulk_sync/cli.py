@@ -392,6 +392,7 @@ class _ProgressView:
                 TimeElapsedColumn(),
                 console=err,
                 transient=True,
+                auto_refresh=False,  # no refresh thread: workers can then be forked
             )
             self._bar.start()
             self._task = self._bar.add_task("rows", total=None)
@@ -407,6 +408,7 @@ class _ProgressView:
             self._bar.update(
                 self._task, completed=p.rows, total=p.total, description=f"rows ({detail})"
             )
+            self._bar.refresh()
         elif not self._quiet and time.monotonic() - self._last_line >= 10:
             self._last_line = time.monotonic()
             of = f" of {p.total}" if p.total else ""

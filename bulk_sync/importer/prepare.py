@@ -206,21 +206,33 @@ PARALLEL_FROM_BYTES = 2 << 20  # smaller files are done before worker processes 
 
 
 class Workers:
-    """Processes that prepare chunks, started aside as soon as this is made.
+    """Processes that prepare chunks, started as soon as this is made.
 
-    Starting takes half a second (the fork server imports pandas) and blocks, so a
-    thread does it while the caller goes on: reading the source, asking the
-    server, preparing the first chunks itself. Workers are started by a fork
-    server: forking this process (threads: the sandbox, httpx) would not be safe.
+    A process with no other thread forks them: they start at once, pandas already
+    imported. Otherwise (the in-process sandbox's server thread, say) forking
+    could copy a lock some thread holds, so a fork server starts them (spawn where
+    there is none): that takes half a second (it imports pandas) and blocks, so a
+    thread does it while the caller goes on reading, asking the server, and
+    preparing the first chunks itself.
     """
 
     def __init__(self, count: int) -> None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])  # pandas, pandera: imported once, forked
+        methods = multiprocessing.get_all_start_methods()
+        if threading.active_count() == 1 and "fork" in methods:
+            method = "fork"
+        else:
+            method = "forkserver" if "forkserver" in methods else "spawn"
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload([__name__])  # pandas, pandera: imported once
         self.count = count
+        self.start_method = method
         self._pool = ProcessPoolExecutor(count, mp_context=context, initializer=_start_worker)
         self._starting = threading.Thread(target=self._start, daemon=True)
-        self._starting.start()
+        if method == "fork":
+            self._start()  # milliseconds, and forking must happen before any thread
+        else:
+            self._starting.start()
 
     def _start(self) -> None:
         for future in [self._pool.submit(_started) for _ in range(self.count)]:
@@ -234,7 +246,8 @@ class Workers:
         return self._pool.submit(_prepare_in_worker, preparer, chunk)
 
     def close(self) -> None:
-        self._starting.join()
+        if self._starting.is_alive():
+            self._starting.join()
         self._pool.shutdown(cancel_futures=True)
 
     def __enter__(self) -> Workers:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from bulk_sync.client import EchowinClient
 from bulk_sync.errors import InputError, MappingError
 from bulk_sync.importer import ImportOptions, import_file
-from bulk_sync.sandbox import FaultPlan, SandboxSettings, running_sandbox
+from bulk_sync.sandbox import FaultPlan, RunningSandbox, SandboxSettings, running_sandbox
 from tests.client.conftest import client_for
 from tests.conftest import Team, team_on
 
@@ -221,3 +223,41 @@ def test_worker_processes_give_the_same_results_as_one(
         reports[workers] = (tmp_path / str(workers) / "results.csv").read_text(encoding="utf-8-sig")
     assert reports[1] == reports[2]
     assert reports[1].count("\n") > 250
+
+
+FORKED_RUN = """
+import sys
+from pathlib import Path
+from bulk_sync.client import EchowinClient
+from bulk_sync.config import ApiKey, ApiSettings
+from bulk_sync.importer import ImportOptions, import_file
+from bulk_sync.importer.prepare import Workers
+
+url, key, source, mapping, out = sys.argv[1:]
+with Workers(2) as workers:
+    print(workers.start_method)
+with EchowinClient(ApiSettings(url, ApiKey(key)), limits=None) as client:
+    options = ImportOptions(Path(source), Path(mapping), dry_run=True,
+                            report_dir=Path(out), workers=2)
+    import_file(options, client, env={})
+"""
+
+
+def test_a_process_with_no_other_thread_forks_its_workers_with_the_same_results(
+    sandbox: RunningSandbox, team: Team, client: EchowinClient, tmp_path: Path
+) -> None:
+    """The path a CLI run against echowin takes (this test process has the sandbox's
+    server thread, so here workers come from a fork server instead)."""
+    forked = subprocess.run(
+        [sys.executable, "-c", FORKED_RUN, sandbox.url, team.api_key,
+         str(SAMPLES / "leads.csv"), str(LEADS_MAPPING), str(tmp_path / "forked")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert forked.returncode == 0, forked.stderr
+    assert forked.stdout.split() == ["fork"]
+    options = ImportOptions(SAMPLES / "leads.csv", LEADS_MAPPING, dry_run=True,
+                            report_dir=tmp_path / "here", workers=1)  # fmt: skip
+    import_file(options, client, env={})
+    assert (tmp_path / "forked" / "results.csv").read_bytes() == (
+        tmp_path / "here" / "results.csv"
+    ).read_bytes()
