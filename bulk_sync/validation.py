@@ -165,7 +165,9 @@ def row_problems(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> dict[int, l
 
 
 def _reasons(failures: pd.DataFrame, schema: pa.DataFrameSchema) -> dict[int, list[str]]:
-    problems: dict[int, list[str]] = {}
+    """Each failing row's reasons, in the schema's order of columns and checks."""
+    order = {name: i for i, name in enumerate(schema.columns)}
+    found: dict[int, list[tuple[int, int, str]]] = {}
     for column, number, value, row in failures[
         ["column", "check_number", "failure_case", "index"]
     ].itertuples(index=False):
@@ -177,9 +179,8 @@ def _reasons(failures: pd.DataFrame, schema: pa.DataFrameSchema) -> dict[int, li
             reason = f"fails {check.name}"
         except Invalid as exc:
             reason = str(exc)
-        if check.name in ("phone_number", "email_address"):  # the reason names the field
-            problems.setdefault(int(row), []).append(reason)
-        else:
+        if check.name not in ("phone_number", "email_address"):  # those name the field
             where = "customFields." + column[3:] if column.startswith("cf.") else column
-            problems.setdefault(int(row), []).append(f"{where}: {reason}")
-    return problems
+            reason = f"{where}: {reason}"
+        found.setdefault(int(row), []).append((order[column], int(number), reason))
+    return {row: [reason for *_, reason in sorted(reasons)] for row, reasons in found.items()}
