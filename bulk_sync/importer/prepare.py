@@ -10,8 +10,10 @@ import contextlib
 import gc
 import json
 import multiprocessing
+import os
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -196,10 +198,18 @@ def _collect_less() -> None:
 
 def _start_worker() -> None:
     """A worker leaves Ctrl-C and SIGTERM to the main process, which stops between
-    batches and then shuts the workers down itself."""
+    batches and then shuts the workers down itself; and it ends with its parent,
+    however that ends (a killed parent would otherwise leave it waiting forever)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_end_with, args=(os.getppid(),), daemon=True).start()
     _collect_less()
+
+
+def _end_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 PARALLEL_FROM_BYTES = 2 << 20  # smaller files are done before worker processes start
@@ -241,6 +251,10 @@ class Workers:
     @property
     def ready(self) -> bool:
         return not self._starting.is_alive()
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self._pool._processes.values() if process.pid]
 
     def submit(self, preparer: Preparer, chunk: RawChunk) -> Future[PreparedChunk]:
         return self._pool.submit(_prepare_in_worker, preparer, chunk)

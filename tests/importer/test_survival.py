@@ -205,6 +205,31 @@ def test_a_lock_left_by_a_dead_process_is_free(tmp_path: Path) -> None:
         assert info["pid"] == os.getpid() and info["command"] == "third"
 
 
+def test_worker_processes_end_with_a_killed_parent() -> None:
+    code = (
+        "from bulk_sync.importer.prepare import Workers\n"
+        "workers = Workers(2)\n"
+        "print(workers.start_method, *workers.pids, flush=True)\n"
+        "import time; time.sleep(60)"
+    )
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as run:
+        assert run.stdout is not None
+        method, *pids = run.stdout.readline().split()
+        assert method == "fork" and len(pids) == 2
+        run.send_signal(signal.SIGKILL)
+    _wait_for(lambda: not any(_alive(int(pid)) for pid in pids), timeout=10)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody reaped yet has ended: it counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
 def test_a_finished_job_sends_nothing_again_and_fresh_starts_over(
     sandbox: RunningSandbox, team: Team, tmp_path: Path
 ) -> None:
