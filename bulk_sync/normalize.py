@@ -100,11 +100,11 @@ def _read_number(raw: str, region: str, *, fast: bool = True) -> Phone:
     if not text:
         raise Invalid("number is empty")
     _refuse_damaged(text)
-    north_american = _north_american(text, region) if fast else None
-    if north_american is not None:
-        if is_valid_number(north_american):  # E.164 is +1 and the ten digits
-            return Phone(f"+1{north_american.national_number}")
-        parsed = north_american
+    national = _north_american(text, region) if fast else None
+    if national is not None:
+        if is_valid_nsn(1, national):  # E.164 is +1 and the ten digits
+            return Phone(f"+1{national}")
+        parsed = phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
     else:
         try:
             parsed = phonenumbers.parse(text, region)
@@ -129,7 +129,7 @@ def _read_number(raw: str, region: str, *, fast: bool = True) -> Phone:
 # `(212) 555-0123`, `212.555.0123`, `1-212-555-0123`, `+1 212 555 0123`...: digits
 # with spaces, dots, dashes and brackets only. phonenumbers reads these as calling
 # code 1 and the last ten digits; this says so without its general machinery (a
-# third of the time). tests/test_normalize.py checks that both read the same from
+# third of the time). tests/test_phone_fast_paths.py checks that both read the same from
 # many generated and real numbers; anything else goes to phonenumbers.parse.
 
 _SIMPLE = re.compile(r"\(?\+?[0-9][0-9 ().\-]*", re.ASCII)
@@ -137,7 +137,8 @@ _FORMATTING = str.maketrans("", "", " ().-+")
 _NANP_LIKE_US = frozenset({"US", "CA"})  # national prefix 1, no local-dialling rewrite
 
 
-def _north_american(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+def _north_american(text: str, region: str) -> str | None:
+    """The ten national digits phonenumbers would read from `text`, for these shapes."""
     if not _SIMPLE.fullmatch(text):
         return None
     digits = text.translate(_FORMATTING)
@@ -148,9 +149,7 @@ def _north_american(text: str, region: str) -> phonenumbers.PhoneNumber | None:
         national = digits
     else:
         return None
-    if national[0] in "01":
-        return None
-    return phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
+    return None if national[0] in "01" else national
 
 
 # -- validity, as phonenumbers decides it, at a third of the cost ---------------------------
@@ -160,10 +159,10 @@ def _north_american(text: str, region: str) -> phonenumbers.PhoneNumber | None:
 # patterns (general, then premium rate ... fixed line, mobile), and every pattern is
 # fetched through `re.compile` on every call. Below is the same decision on the
 # same metadata, with the patterns compiled once and the classification done once.
-# tests/test_normalize.py checks that both agree on every calling code.
+# tests/test_phone_fast_paths.py checks that both agree on every calling code.
 
 _TYPE_DESCS = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager",
-               "uan", "voicemail", "fixed_line")  # fmt: skip
+               "uan", "voicemail")  # fmt: skip
 _Desc = tuple[frozenset[int], re.Pattern[str]]
 
 
@@ -194,9 +193,11 @@ def _desc(number_desc: Any) -> _Desc | None:
 
 
 def _region(metadata: Any, calling_code: int, region_code: str) -> _Region:
-    types = [getattr(metadata, name) for name in _TYPE_DESCS]
+    # any of them will do, so the commonest go first: fixed line, then mobile
+    types = [metadata.fixed_line]
     if not metadata.same_mobile_and_fixed_line_pattern:
         types.append(metadata.mobile)
+    types += [getattr(metadata, name) for name in _TYPE_DESCS]
     same_code = region_code == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY or (
         phonenumbers.country_code_for_valid_region(region_code) == calling_code
     )
@@ -226,8 +227,13 @@ def _regions(calling_code: int) -> tuple[bool, tuple[_Region, ...]]:
 
 def is_valid_number(number: phonenumbers.PhoneNumber) -> bool:
     """Exactly `phonenumbers.is_valid_number(number)`, about three times faster."""
-    single, regions = _regions(number.country_code or 0)
-    nsn = phonenumbers.national_significant_number(number)
+    return is_valid_nsn(number.country_code or 0, phonenumbers.national_significant_number(number))
+
+
+def is_valid_nsn(calling_code: int, nsn: str) -> bool:
+    """`is_valid_number` of the number with this calling code and national significant
+    number (its digits, leading zeros included)."""
+    single, regions = _regions(calling_code)
     if single:
         return bool(regions) and regions[0].same_calling_code and regions[0].knows(nsn)
     for region in regions:
