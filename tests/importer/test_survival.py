@@ -120,33 +120,38 @@ def slow_server() -> object:
 def test_killed_again_and_again_the_same_command_ends_exactly_once(
     slow_server: RunningSandbox, tmp_path: Path
 ) -> None:
-    count = 1000  # 10 batches at 150 ms a request: about 6 s of sending
+    """Each run is SIGKILLed at a random moment after it has made some contacts:
+    in a bulk request, in a reconciling read, between batches."""
+    count = 1500  # 15 batches at 150 ms a request: about 9 s of sending
     numbers_file(tmp_path, count)
     rng = random.Random(5)
     with team_on(slow_server) as team:
-        kills = 0
-        for attempt in range(12):
-            report_dir = tmp_path / f"r{attempt}"
+        for kill in range(5):
+            report_dir = tmp_path / f"r{kill}"
+            before = stored(slow_server, team)
             run = cli(slow_server, team, tmp_path, "--report-dir", str(report_dir))
-            if kills < 5:
-                try:
-                    run.wait(timeout=rng.uniform(1.2, 3.0))
-                except subprocess.TimeoutExpired:
-                    run.send_signal(signal.SIGKILL)
-                    run.communicate()
-                    if run.returncode == -signal.SIGKILL:
-                        kills += 1
-                        assert not (report_dir / "results.csv").exists()  # never a false whole
-                        continue
-            _, errors = run.communicate(timeout=120)
-            assert run.returncode == 0, errors
-            break
-        assert kills >= 3
+            _wait_for(lambda b=before, r=run: stored(slow_server, team) > b or r.poll() is not None)
+            time.sleep(rng.uniform(0.0, 0.5))
+            run.send_signal(signal.SIGKILL)
+            run.communicate()
+            assert run.returncode == -signal.SIGKILL, "the run ended before it was killed"
+            assert not (report_dir / "results.csv").exists()  # never a false whole
+        assert 0 < stored(slow_server, team) < count
+        report_dir = tmp_path / "last"
+        run = cli(slow_server, team, tmp_path, "--report-dir", str(report_dir))
+        _, errors = run.communicate(timeout=120)
+        assert run.returncode == 0, errors
         assert_exactly_once(team, count)
     rows = read_report(report_dir / "results.csv")
     assert Counter(r["_status"] for r in rows) == {"created": count}
     summary = json.loads((report_dir / "summary.json").read_text())
     assert summary["created"] == count and summary["confirmed_earlier"] > 0
+
+
+def stored(server: RunningSandbox, team: Team) -> int:
+    """The team's contacts, from the control API (no latency, no rate limits)."""
+    stats = httpx.get(f"{server.url}/_sandbox/stats", headers=server.admin_headers).json()
+    return next(int(t["contacts"]) for t in stats["teams"] if t["teamId"] == team.id)
 
 
 def test_sigterm_stops_between_batches_and_the_rerun_finishes(
