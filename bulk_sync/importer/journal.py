@@ -155,16 +155,14 @@ class Job:
     def _db(self) -> sqlite3.Connection:
         return self.journal._db
 
-    def outcomes(self, first: int, last: int) -> dict[int, RowOutcome]:
-        """Rows from `first` to `last` that the server settled: created or rejected."""
+    def created(self, first: int, last: int) -> dict[int, RowOutcome]:
+        """Rows from `first` to `last` that echowin created, with their contact ids."""
         found = self._db.execute(
-            "SELECT row, status, contact_id, error FROM rows WHERE job = ? AND row BETWEEN ? AND ?"
-            " AND status IN ('created', 'rejected')",
+            "SELECT row, contact_id FROM rows WHERE job = ? AND row BETWEEN ? AND ?"
+            " AND status = 'created'",
             (self.id, first, last),
         )
-        return {
-            row: RowOutcome(status, contact_id, error) for row, status, contact_id, error in found
-        }
+        return {row: RowOutcome("created", contact_id) for row, contact_id in found}
 
     def unsettled(self) -> Iterator[SentBatch]:
         """Batches sent (or about to be) whose outcome was never recorded, oldest first."""

@@ -131,6 +131,8 @@ class Pusher:
                 answered = True
                 try:
                     self._client.bulk_create([contacts[row] for row in remaining])
+                except ValidationFailed:
+                    pass  # refused whole: each row on its own below will say why
                 except OutcomeUnknown:
                     answered = False
             found = self._find([(row, contacts[row]) for row in remaining], fence)
@@ -174,12 +176,16 @@ class Pusher:
         for row, contact in batch:
             waiting[sent_signature(contact)].append(row)
         found: dict[int, str] = {}
+        seen: set[str] = set()  # contacts made meanwhile push the list down: pages overlap
         page = 1
         while len(found) < len(batch):
             listed = self._client.list_contacts(page=page, limit=BATCH_SIZE).data
             for stored in listed:
                 if stored.id == fence.id or _older(stored, fence):
                     return found
+                if stored.id in seen:
+                    continue
+                seen.add(stored.id)
                 queue = waiting.get(stored_signature(stored))
                 if queue:
                     found[queue.pop()] = stored.id

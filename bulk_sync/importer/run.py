@@ -363,8 +363,7 @@ class _Run:
         """Rows of these that an earlier run of this job created (rejected ones go again)."""
         if self._job is None or not rows:
             return {}
-        known = self._job.outcomes(rows[0], rows[-1])
-        return {row: o for row, o in known.items() if o.status == "created"}
+        return self._job.created(rows[0], rows[-1])
 
     def _send(self) -> None:
         if self._batch:
