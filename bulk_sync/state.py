@@ -20,7 +20,7 @@ from pathlib import Path
 import filelock
 import platformdirs
 
-from .errors import BulkSyncError
+from .errors import BulkSyncError, ConfigError
 
 ENV_STATE_DIR = "BULK_SYNC_STATE_DIR"
 LOCK_NAME = "run.lock"
@@ -42,16 +42,22 @@ def resolve_state_dir(flag: Path | None, env: Mapping[str, str]) -> Path:
 
 @contextmanager
 def run_lock(state_dir: Path, command: str) -> Iterator[None]:
-    """Hold the state directory for this run, or raise Locked naming who holds it."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    """Hold the state directory for this run, or raise Locked naming who holds it
+    (ConfigError when the directory cannot be made or written)."""
     lock = filelock.FileLock(state_dir / LOCK_NAME, blocking=False)
     try:
+        state_dir.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except filelock.Timeout:
         raise Locked(
             f"another bulk-sync run holds the state directory {state_dir} "
             f"({_holder(state_dir)}); wait for it to finish, or give this run its own "
             "--state-dir"
+        ) from None
+    except OSError as exc:  # after Timeout, which is an OSError too
+        raise ConfigError(
+            f"cannot use {state_dir} as the state directory ({exc.strerror or exc}); "
+            f"give another with --state-dir or {ENV_STATE_DIR}"
         ) from None
     holder = state_dir / HOLDER_NAME
     try:

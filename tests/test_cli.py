@@ -172,6 +172,10 @@ def test_validate_sends_nothing_and_prints_the_plan(tmp_path: Path) -> None:
             ["import", "in.csv", "--sandbox", "--api-url", "http://127.0.0.1:1"],
             "leave out --api-url",
         ),
+        (
+            ["import", "in.csv", "--sandbox", "--state-dir", "in.csv/state"],
+            "cannot use in.csv/state as the state directory",
+        ),
     ],
 )
 def test_file_and_settings_problems_exit_2_with_one_sentence(

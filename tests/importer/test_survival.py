@@ -16,6 +16,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -148,10 +149,18 @@ def test_killed_again_and_again_the_same_command_ends_exactly_once(
     assert summary["created"] == count and summary["confirmed_earlier"] > 0
 
 
+def control_stats(server: RunningSandbox) -> dict[str, Any]:
+    """The sandbox's counters, from the control API (no latency, no rate limits)."""
+    stats: dict[str, Any] = httpx.get(
+        f"{server.url}/_sandbox/stats", headers=server.admin_headers
+    ).json()
+    return stats
+
+
 def stored(server: RunningSandbox, team: Team) -> int:
-    """The team's contacts, from the control API (no latency, no rate limits)."""
-    stats = httpx.get(f"{server.url}/_sandbox/stats", headers=server.admin_headers).json()
-    return next(int(t["contacts"]) for t in stats["teams"] if t["teamId"] == team.id)
+    """The team's contacts."""
+    teams = control_stats(server)["teams"]
+    return next(int(t["contacts"]) for t in teams if t["teamId"] == team.id)
 
 
 def test_sigterm_stops_between_batches_and_the_rerun_finishes(
@@ -267,8 +276,8 @@ def test_a_finished_job_sends_nothing_again_and_fresh_starts_over(
 
 
 def _posts(server: RunningSandbox) -> int:
-    stats = httpx.get(f"{server.url}/_sandbox/stats", headers=server.admin_headers).json()
-    return sum(int(r["count"]) for r in stats["requests"] if r["method"] == "POST")
+    requests = control_stats(server)["requests"]
+    return sum(int(r["count"]) for r in requests if r["method"] == "POST")
 
 
 def test_the_same_file_into_another_team_is_another_job(
