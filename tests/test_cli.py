@@ -176,6 +176,11 @@ def test_validate_sends_nothing_and_prints_the_plan(tmp_path: Path) -> None:
             ["import", "in.csv", "--sandbox", "--state-dir", "in.csv/state"],
             "cannot use in.csv/state as the state directory",
         ),
+        (
+            ["import", "in.csv", "--sandbox", "--report-dir", "in.csv/r"],
+            "cannot write reports in in.csv/r",
+        ),
+        (["import", "in.csv", "--sandbox", "--state-dir", "junk"], "cannot use the journal"),
     ],
 )
 def test_file_and_settings_problems_exit_2_with_one_sentence(
@@ -184,6 +189,8 @@ def test_file_and_settings_problems_exit_2_with_one_sentence(
     (tmp_path / "in.csv").write_text("Mobile,Name\n2125550100,Ann\n")
     (tmp_path / "bad.yaml").write_text("fields: {number: Phone}\n")
     (tmp_path / "typo.yaml").write_text("fields:\n  numbr: Mobile\n")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "journal.sqlite3").write_text("not a database, " * 100)
     code, output = run_cli(args, tmp_path)
     assert code == 2, output
     assert output.startswith("error: ") and message in output

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ConfigError
 from .push import Fence, RowOutcome
 
 JOURNAL_NAME = "journal.sqlite3"
@@ -95,13 +96,18 @@ class SentBatch:
 
 class Journal:
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / JOURNAL_NAME
-        self._db = sqlite3.connect(self.path, isolation_level=None)  # transactions by hand
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")  # a committed step survives a crash
-        self._db.execute("PRAGMA foreign_keys = ON")
-        self._db.executescript(_SCHEMA)
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None)  # transactions by hand
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")  # a committed step survives a crash
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"cannot use the journal {self.path} ({exc}); move it away to start afresh"
+            ) from None
 
     def close(self) -> None:
         self._db.close()

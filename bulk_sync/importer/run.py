@@ -22,7 +22,7 @@ from typing import Any
 
 from ..client import EchowinClient
 from ..config import RateLimits, resolve_region
-from ..errors import ApiError, InputError, Interrupted, NotFound
+from ..errors import ApiError, ConfigError, InputError, Interrupted, NotFound
 from ..mapping import Mapping, load_mapping
 from ..sources import Source, open_source
 from ..state import command_line, resolve_state_dir, run_lock
@@ -168,7 +168,10 @@ def _import(
         job, resumed = _job(journal, key, client, str(source.path), fresh=options.fresh)
 
     report_dir = options.report_dir or default_report_dir()
-    writer = ReportWriter(report_dir, source.headers, source.preamble)
+    try:
+        writer = ReportWriter(report_dir, source.headers, source.preamble)
+    except OSError as exc:
+        raise ConfigError(f"cannot write reports in {report_dir} ({exc.strerror or exc})") from None
     pusher = Pusher(client, tags, job)
     run = _Run(
         writer,
