@@ -235,7 +235,7 @@ class Job:
 
     def settle(self, batch: int, outcomes: Mapping[int, RowOutcome], *, done: bool) -> None:
         """The rows the server settled, with their ids or reasons; `done`: the whole batch."""
-        created = [o.contact_id for o in outcomes.values() if o.status == "created"]
+        created = [o.contact_id for o in outcomes.values() if o.contact_id]
         markers = (self.markers + created)[:MARKERS]
 
         def work(db: sqlite3.Connection) -> None:

@@ -123,14 +123,16 @@ class Pusher:
         contacts = {row: self._with_tag_ids(NewContact.model_validate_json(b)) for row, b in batch}
         outcomes: dict[int, RowOutcome] = {}
         remaining = list(rows)
+        created_unseen = 0  # made, by echowin's count, yet not found
         for _ in range(BULK_ATTEMPTS):
+            created = 0
             if answered is None:  # send (again) what has not arrived
                 fence = self._fence()
                 if self._job:
                     self._job.sending(number, fence)
                 answered = True
                 try:
-                    self._client.bulk_create([contacts[row] for row in remaining])
+                    created = self._client.bulk_create([contacts[row] for row in remaining]).created
                 except ValidationFailed:
                     pass  # refused whole: each row on its own below will say why
                 except OutcomeUnknown:
@@ -141,9 +143,16 @@ class Pusher:
                 self._job.settle(number, settled, done=False)
             outcomes |= settled
             remaining = [row for row in remaining if row not in found]
+            created_unseen = max(0, created - len(found))
             if answered or not remaining:
                 break
             answered = None
+        if created_unseen:  # echowin stored them otherwise than sent: resending duplicates
+            unmatched = _unmatched(created_unseen, len(remaining))
+            outcomes |= {row: unmatched for row in remaining}
+            if self._job:
+                self._job.settle(number, dict.fromkeys(remaining, unmatched), done=True)
+            return {row: outcomes[row] for row in rows}
         for row in remaining:  # refused by the server, or never confirmed
             outcome = self._one(contacts[row])
             if self._job:
@@ -212,6 +221,17 @@ class Pusher:
             method="POST",
             path="/api/v1/contacts",
         )
+
+
+def _unmatched(created: int, rows: int) -> RowOutcome:
+    """Rows echowin's count says it created (all, or some) that no stored contact matched
+    by number, email and names: never sent again, since that could duplicate them."""
+    if created >= rows:
+        return RowOutcome("created", error="echowin counted it created, but no contact with "
+                          "its number, email and names was found: look it up")  # fmt: skip
+    return RowOutcome("rejected", error=f"echowin created {created} of {rows} such rows but "
+                      "none could be matched to its contact: look it up before importing it "
+                      "again")  # fmt: skip
 
 
 def _older(stored: Contact, fence: Fence) -> bool:

@@ -57,3 +57,27 @@ def test_a_bulk_refused_whole_sends_each_row_alone_for_its_reason() -> None:
     assert server.singles == 2
     assert {o.status for o in outcomes.values()} == {"rejected"}
     assert outcomes[2].error == "echowin refused it: email: Invalid email"
+
+
+class NormalizingServer(RefusingServer):
+    """Creates every contact but stores its names upper-cased: none matches as sent."""
+
+    def bulk_create(self, contacts: list[NewContact]) -> Any:
+        self.pages = [
+            [Contact(id=f"c{i}", number=c.number, first_name=(c.first_name or "").upper())
+             for i, c in enumerate(contacts)]
+        ]  # fmt: skip
+        return SimpleNamespace(created=len(contacts))
+
+
+def test_contacts_echowin_counts_created_but_stored_otherwise_are_never_resent() -> None:
+    server = NormalizingServer()
+    pusher = Pusher(server, tags=None)  # type: ignore[arg-type]
+    bodies = [
+        (row, NewContact(number=f"+1212555010{row}", first_name="Ann").model_dump_json())
+        for row in (2, 3)
+    ]
+    outcomes = pusher.push(bodies)
+    assert server.singles == 0  # sending them alone would have made each a second time
+    assert {o.status for o in outcomes.values()} == {"created"}
+    assert "look it up" in outcomes[2].error
