@@ -123,11 +123,14 @@ def sandbox_serve(
         str | None,
         typer.Option(
             help="Comma list of kind=probability; kinds: 429, 500, 502, 503, latency, "
-            "drop_before, drop_after, timeout."
+            "drop_before, drop_after, timeout, late_commit."
         ),
     ] = None,
     fault_seed: Annotated[int, typer.Option(help="Seed of the fault sequence.")] = 0,
     latency_ms: Annotated[int, typer.Option(min=0, help="What a latency fault adds.")] = 500,
+    unstable_ties: Annotated[
+        bool, typer.Option(help="Contacts that tie on the sort key: a fresh order per request.")
+    ] = False,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Serve a local, stateful echowin sandbox until Ctrl+C."""
@@ -145,6 +148,7 @@ def sandbox_serve(
         time_scale=time_scale,
         faults=plan,
         fault_seed=fault_seed,
+        unstable_ties=unstable_ties,
     )
     if admin_token:
         settings = dataclasses.replace(settings, admin_token=admin_token)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from . import schemas as s
 from .models import ContactInput, FieldError, InvalidInput
 from .store import Store
+from .ties import TieOrder
 
 MAX_LIMIT = 100
 
@@ -46,8 +47,15 @@ def _team(request: Request) -> str:
     return team_id
 
 
+def _tie_order(request: Request) -> TieOrder | None:
+    """A fresh order for rows that tie, when the sandbox runs with unstable ties."""
+    order: TieOrder | None = request.app.state.sandbox.ties.draw()
+    return order
+
+
 StoreDep = Annotated[Store, Depends(_store)]
 TeamDep = Annotated[str, Depends(_team)]
+TiesDep = Annotated[TieOrder | None, Depends(_tie_order)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": s.ErrorOut}}
 INVALID: dict[int | str, dict[str, Any]] = {400: {"model": s.ErrorOut}}
 
@@ -72,6 +80,7 @@ def _tags(store: Store, team: str) -> list[s.TagRefOut]:
 def list_contacts(
     store: StoreDep,
     team: TeamDep,
+    ties: TiesDep,
     page: Annotated[int, Query(ge=1)] = 1,
     limit: Annotated[int, Query(ge=1, description="At most 100; more is read as 100")] = 20,
     search: str | None = None,
@@ -90,6 +99,7 @@ def list_contacts(
         sort_by=sortBy,
         sort_order=sortOrder,
         tag_ids=tag_ids,
+        ties=ties,
     )
     return _json(
         s.ContactListOut(

@@ -1,4 +1,4 @@
-"""The sandbox's control API (`/_sandbox/`): teams, faults, stats, reset.
+"""The sandbox's control API (`/_sandbox/`): teams, faults, settings, stats, reset.
 
 Every route wants the header `X-Sandbox-Admin: TOKEN`; without it, 401.
 """
@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request
 from pydantic import BaseModel
 
-from .faults import FaultPlan, FaultSpecError
+from .faults import FaultPlan, FaultSpecError, check_delay
 from .models import StoreError
 from .runtime import Sandbox
 
@@ -80,7 +80,12 @@ def create_team(sandbox: SandboxDep, body: Annotated[TeamIn | None, Body()] = No
 
 def _faults_view(sandbox: Sandbox) -> dict[str, Any]:
     plan = sandbox.faults.plan
-    return {"faults": plan.as_dict(), "seed": sandbox.faults.seed, "latency_ms": plan.latency_ms}
+    return {
+        "faults": plan.as_dict(),
+        "seed": sandbox.faults.seed,
+        "latency_ms": plan.latency_ms,
+        "late_commit_delay_s": sandbox.faults.late_commit_delay_s,
+    }
 
 
 @router.get("/faults")
@@ -92,22 +97,55 @@ def get_faults(sandbox: SandboxDep) -> dict[str, Any]:
 def set_faults(sandbox: SandboxDep, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     """Set fault probabilities, e.g. `{"429": 0.1, "drop_after": 0.05}`; `{}` turns them off.
 
-    Two optional keys besides the kinds: `seed` restarts the sequence from that seed,
-    `latency_ms` sets what a `latency` fault adds. The sequence restarts either way.
+    Three optional keys besides the kinds: `seed` restarts the sequence from that seed,
+    `latency_ms` sets what a `latency` fault adds, `late_commit_delay_s` how long after
+    the client gave up a `late_commit` request runs (late commits already waiting
+    too). Left out, the last two keep their value. The sequence restarts either way.
     """
     values = dict(body)
     seed = values.pop("seed", None)
     latency = values.pop("latency_ms", sandbox.faults.plan.latency_ms)
+    delay = values.pop("late_commit_delay_s", None)
     try:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise FaultSpecError("seed must be an integer")
         if isinstance(latency, bool) or not isinstance(latency, int):
             raise FaultSpecError("latency_ms must be an integer")
+        if delay is not None:
+            delay = check_delay(delay)
         plan = FaultPlan.from_mapping(values, latency_ms=latency)
     except FaultSpecError as exc:
         raise HTTPException(400, str(exc)) from None
-    sandbox.faults.configure(plan, seed)
+    sandbox.faults.configure(plan, seed, late_commit_delay_s=delay)
     return _faults_view(sandbox)
+
+
+@router.get("/settings")
+def get_settings(sandbox: SandboxDep) -> dict[str, Any]:
+    return sandbox.ties.view()
+
+
+@router.put("/settings")
+def set_settings(sandbox: SandboxDep, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    """Settings that are not faults, e.g. `{"unstable_ties": true, "tie_seed": 7}`.
+
+    `unstable_ties` (true/false): contacts that tie on the sort key come back in a
+    fresh random order on every list request. `tie_seed` (integer) restarts the
+    sequence of those orders from that seed. Keys left out keep their value; the
+    sequence restarts on every PUT.
+    """
+    values = dict(body)
+    enabled = values.pop("unstable_ties", None)
+    seed = values.pop("tie_seed", None)
+    if values:
+        unknown = ", ".join(repr(k) for k in sorted(values))
+        raise HTTPException(400, f"unknown setting {unknown}; known: unstable_ties, tie_seed")
+    if enabled is not None and not isinstance(enabled, bool):
+        raise HTTPException(400, "unstable_ties must be true or false")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise HTTPException(400, "tie_seed must be an integer")
+    sandbox.ties.configure(enabled, seed)
+    return sandbox.ties.view()
 
 
 @router.get("/stats")
@@ -120,6 +158,6 @@ def stats(sandbox: SandboxDep) -> dict[str, Any]:
 
 @router.post("/reset")
 def reset(sandbox: SandboxDep) -> dict[str, str]:
-    """Every team's data and every counter back to the seed."""
+    """Every team's data and every counter back to the seed; settings stay."""
     sandbox.reset()
     return {"message": "Sandbox reset"}

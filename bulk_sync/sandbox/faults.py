@@ -6,15 +6,29 @@ same sequence of requests give the same faults.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("429", "500", "502", "503", "latency", "drop_before", "drop_after", "timeout")
+# New kinds go last: a seed draws the same faults for the kinds it knew before.
+FAULT_KINDS = (
+    "429",
+    "500",
+    "502",
+    "503",
+    "latency",
+    "drop_before",
+    "drop_after",
+    "timeout",
+    "late_commit",
+)
 # Faults answered instead of running the request: nothing is committed.
 REFUSALS = frozenset({"429", "500", "502", "503"})
+# How long after the client gave up a `late_commit` request runs, unless told otherwise.
+DEFAULT_LATE_COMMIT_DELAY_S = 0.2
 
 
 class FaultSpecError(ValueError):
@@ -67,21 +81,50 @@ class FaultPlan:
         return dict(self.probabilities)
 
 
-class FaultInjector:
-    """Draws the fault, if any, for each request; thread-safe and reproducible."""
+def check_delay(value: Any, name: str = "late_commit_delay_s") -> float:
+    """A delay in seconds: a finite number, not negative."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FaultSpecError(f"{name} must be a number of seconds")
+    if not math.isfinite(value) or value < 0:
+        raise FaultSpecError(f"{name} must be a finite number of seconds, not negative")
+    return float(value)
 
-    def __init__(self, plan: FaultPlan | None = None, seed: int = 0) -> None:
+
+class FaultInjector:
+    """Draws the fault, if any, for each request; thread-safe and reproducible.
+
+    `late_commit_delay_s` is read by the gateway while a late commit waits, so a
+    change applies to late commits still pending too.
+    """
+
+    def __init__(
+        self,
+        plan: FaultPlan | None = None,
+        seed: int = 0,
+        *,
+        late_commit_delay_s: float = DEFAULT_LATE_COMMIT_DELAY_S,
+    ) -> None:
         self._lock = threading.Lock()
         self.seed = seed
         self.plan = plan or FaultPlan()
+        self.late_commit_delay_s = check_delay(late_commit_delay_s)
         self._rng = random.Random(seed)
 
-    def configure(self, plan: FaultPlan, seed: int | None = None) -> None:
-        """Replace the plan and restart the sequence (from `seed`, or the current seed)."""
+    def configure(
+        self,
+        plan: FaultPlan,
+        seed: int | None = None,
+        *,
+        late_commit_delay_s: float | None = None,
+    ) -> None:
+        """Replace the plan and restart the sequence (from `seed`, or the current seed);
+        change the late commits' delay if given."""
         with self._lock:
             self.plan = plan
             if seed is not None:
                 self.seed = seed
+            if late_commit_delay_s is not None:
+                self.late_commit_delay_s = check_delay(late_commit_delay_s)
             self._rng = random.Random(self.seed)
 
     def draw(self) -> str | None:

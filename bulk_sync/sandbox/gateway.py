@@ -2,14 +2,15 @@
 
 A plain ASGI middleware rather than FastAPI dependencies, because faults need what a
 route cannot do: close the connection before the request runs, or after it has
-committed, with no response at all.
+committed, with no response at all, or run it only once the client has given up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -87,6 +88,9 @@ class Gateway:
             await asyncio.sleep(sandbox.faults.plan.latency_ms / 1000)
 
         scope.setdefault("state", {})["team_id"] = team_id
+        if fault == "late_commit":
+            await self._late_commit(scope, receive, send, method, route)
+            return
         swallow = fault in ("drop_after", "timeout")
         status_seen = 500
 
@@ -102,9 +106,63 @@ class Gateway:
         await self.app(scope, receive, send_with_headers)
         sandbox.stats.record(method, route, status_seen)
         if fault == "timeout":
-            await _hold(receive, sandbox.settings.timeout_hold_s)
+            await _hold(receive, sandbox.settings.timeout_hold_s, sandbox.stopping)
         if swallow:
             await drop_connection(send)
+
+    async def _late_commit(
+        self, scope: Scope, receive: Receive, send: Send, method: str, route: str
+    ) -> None:
+        """Read the request, answer nothing until the client gives up, then run it.
+
+        The request runs `late_commit_delay_s` after the client hung up (or after
+        `timeout_hold_s`, when this closes the connection), against a copy of its body
+        and with its response thrown away: its write commits when no one is waiting
+        for it. A client that hangs up before it has sent the whole request commits
+        nothing. When the server stops, held and waiting requests run at once.
+        """
+        sandbox = self.sandbox
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        await _hold(receive, sandbox.settings.timeout_hold_s, sandbox.stopping)
+        await drop_connection(send)
+
+        loop = asyncio.get_running_loop()
+        gave_up = loop.time()
+        # The delay is read again while waiting: a change through the control API
+        # applies to late commits already waiting.
+        while not sandbox.stopping.is_set():
+            left = gave_up + sandbox.faults.late_commit_delay_s - loop.time()
+            if left <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(left, 0.05)):
+                    await sandbox.stopping.wait()
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return {"type": "http.disconnect"}
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        status_seen = 500
+
+        async def discard(message: Message) -> None:
+            nonlocal status_seen
+            if message["type"] == "http.response.start":
+                status_seen = message["status"]
+
+        await self.app(scope, replay, discard)
+        sandbox.stats.record(method, route, status_seen)
 
     def _route_template(self, scope: Scope) -> str:
         for candidate in self._routes:
@@ -144,14 +202,27 @@ async def _respond(
     await send({"type": "http.response.body", "body": payload})
 
 
-async def _hold(receive: Receive, seconds: float) -> None:
-    """Wait until the client hangs up, or `seconds` pass."""
+async def _hold(receive: Receive, seconds: float, stopping: asyncio.Event) -> None:
+    """Wait until the client hangs up, or `seconds` pass, or the server stops."""
+
+    async def hung_up() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    await _first_of(hung_up(), stopping.wait(), timeout=seconds)
+
+
+async def _first_of(*waits: Coroutine[Any, Any, Any], timeout: float) -> None:
+    """Wait until one of `waits` is done or `timeout` seconds pass; cancel the rest."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
     try:
-        async with asyncio.timeout(seconds):
-            while (await receive())["type"] != "http.disconnect":
-                pass
-    except TimeoutError:
-        pass
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def drop_connection(send: Send) -> None:

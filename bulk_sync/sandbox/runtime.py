@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .faults import FaultInjector, FaultPlan
+from .faults import DEFAULT_LATE_COMMIT_DELAY_S, FaultInjector, FaultPlan
 from .ratelimit import RateLimiter
 from .seed import Seed, load_seed
 from .store import Store
+from .ties import UnstableTies
 
 DEFAULT_API_KEY = "sandbox"
 
@@ -30,11 +32,17 @@ class SandboxSettings:
     fault_seed: int = 0
     # How long a `timeout` fault holds the response (unless the client hangs up first).
     timeout_hold_s: float = 600.0
+    # How long after the client gave up a `late_commit` request runs (its write commits).
+    late_commit_delay_s: float = DEFAULT_LATE_COMMIT_DELAY_S
+    # Contacts that tie on the sort key come back in a fresh order on every list request.
+    unstable_ties: bool = False
+    tie_seed: int = 0  # seed of the sequence of those orders
 
     def __repr__(self) -> str:  # keys stay out of logs and tracebacks
         return (
             f"SandboxSettings(db={self.db!r}, rate_limits={self.rate_limits},"
-            f" time_scale={self.time_scale}, faults={self.faults.as_dict()})"
+            f" time_scale={self.time_scale}, faults={self.faults.as_dict()},"
+            f" unstable_ties={self.unstable_ties})"
         )
 
 
@@ -70,15 +78,22 @@ class RequestStats:
 
 
 class Sandbox:
-    """The store, the seed, the limiter, the fault injector and the counters of one server."""
+    """The store, the seed, the limiter, the fault injector, the tie order and the counters
+    of one server."""
 
     def __init__(self, settings: SandboxSettings) -> None:
         self.settings = settings
         self.seed: Seed = load_seed(settings.seed)
         self.store = Store(settings.db)
         self.limiter = RateLimiter(time_scale=settings.time_scale) if settings.rate_limits else None
-        self.faults = FaultInjector(settings.faults, settings.fault_seed)
+        self.faults = FaultInjector(
+            settings.faults, settings.fault_seed, late_commit_delay_s=settings.late_commit_delay_s
+        )
+        self.ties = UnstableTies(settings.unstable_ties, settings.tie_seed)
         self.stats = RequestStats()
+        # Set (on the server's event loop) when the server starts to stop: held responses
+        # end and pending late commits run at once, within uvicorn's graceful shutdown.
+        self.stopping = asyncio.Event()
         self.default_team = self.store.teams.ensure(self.seed, settings.api_key)
         self._teams_by_key: dict[str, str] = {}
 
@@ -92,7 +107,8 @@ class Sandbox:
         return team_id
 
     def reset(self) -> None:
-        """All data back to the seed; counters, rate windows and the fault sequence restart."""
+        """All data back to the seed; counters, rate windows, the fault sequence and the
+        tie orders restart."""
         self.store.teams.delete_all()
         self._teams_by_key.clear()
         self.default_team = self.store.teams.ensure(self.seed, self.settings.api_key)
@@ -100,6 +116,7 @@ class Sandbox:
         if self.limiter is not None:
             self.limiter.reset()
         self.faults.configure(self.faults.plan)
+        self.ties.configure()
 
     def close(self) -> None:
         self.store.close()

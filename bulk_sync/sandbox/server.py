@@ -58,16 +58,33 @@ def _url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, which tells the sandbox first when it starts to stop.
+
+    Held responses (`timeout`, `late_commit`) then end at once, and pending late
+    commits run without their delay, so that all of it is done within the graceful
+    shutdown instead of being cancelled halfway.
+    """
+
+    def __init__(self, config: uvicorn.Config, sandbox: Sandbox) -> None:
+        super().__init__(config)
+        self.sandbox = sandbox
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.sandbox.stopping.set()
+        await super().shutdown(sockets)
+
+
 def _server(sandbox: Sandbox, *, access_log: bool) -> uvicorn.Server:
     config = uvicorn.Config(
         create_app(sandbox=sandbox),
         lifespan="off",
         log_level="info" if access_log else "warning",
         access_log=access_log,
-        # held `timeout` responses must not keep a stopping server alive
+        # nothing a fault holds may keep a stopping server alive
         timeout_graceful_shutdown=1,
     )
-    return uvicorn.Server(config)
+    return _Server(config, sandbox)
 
 
 def serve(

@@ -65,6 +65,8 @@ def test_teams_see_and_touch_only_their_own_data(sandbox: RunningSandbox, team: 
     [
         ("POST", "/_sandbox/teams"),
         ("PUT", "/_sandbox/faults"),
+        ("GET", "/_sandbox/settings"),
+        ("PUT", "/_sandbox/settings"),
         ("GET", "/_sandbox/stats"),
         ("POST", "/_sandbox/reset"),
     ],

@@ -21,6 +21,7 @@ from ..models import (
     StageRef,
     TagRef,
 )
+from ..ties import TieOrder
 from .catalog import Catalog, load_catalog, tag_for_name
 from .db import Database, require_contact
 from .relations import insert_notes, read_notes
@@ -57,8 +58,13 @@ class Contacts:
         sort_by: str = "createdAt",
         sort_order: str = "desc",
         tag_ids: Sequence[str] = (),
+        ties: TieOrder | None = None,
     ) -> ContactPage:
-        """One page of the team's contacts; a page past the end is empty."""
+        """One page of the team's contacts; a page past the end is empty.
+
+        Rows that tie on the sort key come in creation order (reversed for `desc`), or,
+        given `ties`, in that request's random order.
+        """
         where = ["c.team_id = ?"]
         params: list[Any] = [team_id]
         if search:
@@ -70,8 +76,10 @@ class Contacts:
             params.extend(tag_ids)
         clause = " AND ".join(where)
         direction = "ASC" if sort_order == "asc" else "DESC"
-        # seq breaks ties, so a page boundary never splits or repeats rows
-        order = f"{SORT_COLUMNS[sort_by]} {direction}, c.seq {direction}"
+        # seq breaks ties, so a page boundary never splits or repeats rows; with unstable
+        # ties, a key drawn for this request does, so the next request may split them anew
+        breaker = f"c.seq {direction}" if ties is None else ties.sql()
+        order = f"{SORT_COLUMNS[sort_by]} {direction}, {breaker}"
         offset = (page - 1) * limit
         with self._db.read() as conn:
             total = conn.execute(f"SELECT COUNT(*) FROM contacts c WHERE {clause}", params)
@@ -182,7 +190,7 @@ class Contacts:
         Rows are gathered first and written with one statement per table: a bulk of
         100 contacts is a handful of statements, not hundreds.
         """
-        now = self._db.now()
+        now = self._db.stamp()
         contacts: list[tuple[Any, ...]] = []
         tags: list[tuple[str, str]] = []
         notes: list[tuple[str, ...]] = []

@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -29,6 +29,7 @@ class Database:
 
     def __init__(self, path: str | Path | None, clock: Callable[[], datetime] | None) -> None:
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._last_stamp: datetime | None = None
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(
             ":memory:" if path is None else str(path),
@@ -64,6 +65,17 @@ class Database:
 
     def now(self) -> str:
         return utc_timestamp(self._clock())
+
+    def stamp(self) -> str:
+        """`now()` for a write that creates contacts: always a later millisecond than the
+        previous write's, so only the contacts of one write share a `createdAt`."""
+        with self._lock:
+            now = self._clock()
+            now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+            if self._last_stamp is not None and now <= self._last_stamp:
+                now = self._last_stamp + timedelta(milliseconds=1)
+            self._last_stamp = now
+            return utc_timestamp(now)
 
 
 def require_contact(conn: sqlite3.Connection, team_id: str, contact_id: str) -> None:
