@@ -196,7 +196,33 @@ RegionOpt = Annotated[
 ]
 MatchOpt = Annotated[
     str | None,
-    typer.Option(help="In-file duplicate key: number, email or number,email (default: mapping's)."),
+    typer.Option(
+        help="What makes a row the same contact, in the file and in echowin: number, email, "
+        "or number,email (either) (default: the mapping's match, else number)."
+    ),
+]
+
+
+class ImportMode(StrEnum):
+    create = "create"
+    upsert = "upsert"
+    update = "update"
+
+
+ModeOpt = Annotated[
+    ImportMode,
+    typer.Option(
+        help="create: new contacts only, rows already in echowin are skipped; upsert: also "
+        "update the existing ones; update: only update existing ones."
+    ),
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Seconds to wait for an answer; a lost answer is given as long to commit "
+        "[env: BULK_SYNC_TIMEOUT; default 30].",
+        min=0.1,
+    ),
 ]
 ReportDirOpt = Annotated[
     Path | None,
@@ -225,8 +251,8 @@ StateDirOpt = Annotated[
 FreshOpt = Annotated[
     bool,
     typer.Option(
-        help="Forget what the journal knows of this file, mapping and team, and send every "
-        "row again (rows imported before are created a second time)."
+        help="Forget what the journal knows of this file, mapping and team (rows already "
+        "in echowin are still found and skipped, unless --allow-duplicates)."
     ),
 ]
 
@@ -237,6 +263,8 @@ FreshOpt = Annotated[
         "Examples:\n\n"
         "  bulk-sync import samples/leads.xlsx --mapping mappings/leads.yaml --sandbox\n\n"
         "  bulk-sync import leads.csv --mapping leads.yaml --dry-run\n\n"
+        "  bulk-sync import nightly.csv -m leads.yaml --mode upsert  # new rows created,"
+        " changed ones updated\n\n"
         "  ECHOWIN_API_KEY=... bulk-sync import leads.csv -m leads.yaml --region GB\n\n"
         "  bulk-sync import leads.csv -m leads.yaml --state-dir /var/lib/bulk-sync  # cron:"
         " a killed run is resumed by the same command"
@@ -254,12 +282,42 @@ def import_command(
     report_dir: ReportDirOpt = None,
     state_dir: StateDirOpt = None,
     fresh: FreshOpt = False,
+    mode: ModeOpt = ImportMode.create,
+    allow_duplicates: Annotated[
+        bool,
+        typer.Option(
+            help="Create every row without looking for it in echowin first (a first load "
+            "into an empty team); re-running then duplicates."
+        ),
+    ] = False,
+    overwrite_blanks: Annotated[
+        bool, typer.Option(help="On update, an empty cell clears the stored value.")
+    ] = False,
+    full_compare: Annotated[
+        bool,
+        typer.Option(
+            help="Read the whole team and compare each row field by field, instead of "
+            "trusting what the last run wrote."
+        ),
+    ] = False,
+    refresh_index: Annotated[
+        bool,
+        typer.Option(
+            help="Read the whole team into its index in the state directory (after numbers "
+            "or emails were edited in echowin)."
+        ),
+    ] = False,
+    timeout: TimeoutOpt = None,
     api_url: ApiUrlOpt = None,
     api_key_file: ApiKeyFileOpt = None,
     sandbox: SandboxOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Import contacts from a spreadsheet; every row gets a status in results.csv.
+
+    A row whose number (--match) is already in echowin is never created again: create
+    mode skips it, upsert and update modes update it, merging tags and custom fields
+    and keeping what an empty cell would erase.
 
     Every batch is journaled before it is sent: after a crash, a lost connection or
     Ctrl-C, the same command resumes and never sends a created row twice.
@@ -268,8 +326,11 @@ def import_command(
     2 bad file, mapping or settings (nothing sent), 3 the run could not finish
     (re-run to resume), 4 another run holds the state directory.
     """
+    extra = {"mode": mode.value, "allow_duplicates": allow_duplicates,
+             "overwrite_blanks": overwrite_blanks, "full_compare": full_compare,
+             "refresh_index": refresh_index}  # fmt: skip
     _import(source, mapping, sheet, region, match, dry_run, report_dir, api_url, api_key_file,
-            sandbox, quiet, state_dir, fresh)  # fmt: skip
+            sandbox, quiet, state_dir, fresh, extra, timeout)  # fmt: skip
 
 
 @app.command(
@@ -311,6 +372,8 @@ def _import(
     quiet: bool,
     state_dir: Path | None = None,
     fresh: bool = False,
+    extra: dict[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> None:
     from .connect import connect
     from .errors import ApiError, BulkSyncError, ConfigError, InputError
@@ -325,13 +388,15 @@ def _import(
     stop = _StopOnSignal()
     options = ImportOptions(
         source, mapping, sheet, region, match_keys, dry_run, report_dir,
-        state_dir=state_dir, fresh=fresh, should_stop=stop.requested,
+        state_dir=state_dir, fresh=fresh, should_stop=stop.requested, **(extra or {}),
     )  # fmt: skip
     progress = _ProgressView(quiet)
     try:
         with (
             stop,
-            connect(api_url=api_url, api_key_file=api_key_file, sandbox=sandbox) as client,
+            connect(
+                api_url=api_url, api_key_file=api_key_file, sandbox=sandbox, timeout_s=timeout
+            ) as client,
             progress,
         ):
             result = import_file(options, client, on_progress=progress.update)
@@ -432,10 +497,12 @@ def _print_result(result: ImportResult, quiet: bool) -> None:
     verb = "Checked" if result.plan is not None else "Imported"
     out.print(f"{verb} {result.source}: {c['rows']} rows")
     parts = [f"{k} {c[k]}" for k in ("created", "updated", "unchanged", "duplicates",
-                                      "rejected", "skipped") if c[k]]  # fmt: skip
+                                      "rejected", "skipped", "unconfirmed") if c[k]]  # fmt: skip
     out.print("  " + (", ".join(parts) or "nothing to do"))
     if result.plan is not None:
         plan = result.plan
+        if plan.lookup is not None:
+            out.print(f"  finding rows already in echowin: {plan.lookup.describe()}")
         calls = ", ".join(f"{n} {k.upper()}" for k, n in plan.calls.items() if n)
         tags = f"; {len(plan.tags_to_create)} new tags" if plan.tags_to_create else ""
         out.print(

@@ -80,6 +80,13 @@ class ApiSettings:
 
     url: str
     api_key: ApiKey
+    # What the journal and the team index know this API by: its URL, or for the
+    # in-process sandbox (a new port every run) its database file.
+    account: str | None = None
+
+    @property
+    def identity(self) -> str:
+        return self.account or self.url
 
     @classmethod
     def resolve(

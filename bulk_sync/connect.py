@@ -13,11 +13,28 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
+
 from .client import EchowinClient
 from .config import ApiKey, ApiSettings
 from .errors import ConfigError
 
 SANDBOX_DB = Path(".bulk-sync") / "sandbox.db"
+ENV_TIMEOUT = "BULK_SYNC_TIMEOUT"
+DEFAULT_TIMEOUT_S = 30.0
+
+
+def read_timeout(flag: float | None, env: Mapping[str, str]) -> httpx.Timeout:
+    """How long a response is awaited (`--timeout`, then BULK_SYNC_TIMEOUT, then 30 s).
+    A lost answer is also given this long to commit before it is looked for."""
+    raw: object = flag if flag is not None else env.get(ENV_TIMEOUT) or DEFAULT_TIMEOUT_S
+    try:
+        seconds = float(raw)  # type: ignore[arg-type]
+    except ValueError:
+        raise ConfigError(f"{ENV_TIMEOUT}: expected seconds, not {raw!r}") from None
+    if not 0 < seconds <= 3600:
+        raise ConfigError(f"the timeout must be between 0 and 3600 seconds, not {seconds:g}")
+    return httpx.Timeout(seconds, connect=min(10.0, seconds))
 
 
 @contextmanager
@@ -26,13 +43,14 @@ def connect(
     api_url: str | None = None,
     api_key_file: Path | None = None,
     sandbox: bool = False,
+    timeout_s: float | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Iterator[EchowinClient]:
+    env = os.environ if env is None else env
+    timeout = read_timeout(timeout_s, env)
     if not sandbox:
-        settings = ApiSettings.resolve(
-            api_url=api_url, api_key_file=api_key_file, env=os.environ if env is None else env
-        )
-        with EchowinClient(settings) as client:
+        settings = ApiSettings.resolve(api_url=api_url, api_key_file=api_key_file, env=env)
+        with EchowinClient(settings, timeout=timeout) as client:
             yield client
         return
     if api_url or api_key_file:
@@ -41,6 +59,10 @@ def connect(
 
     SANDBOX_DB.parent.mkdir(exist_ok=True)
     with running_sandbox(SandboxSettings(db=SANDBOX_DB)) as running:
-        settings = ApiSettings(url=running.url, api_key=ApiKey(DEFAULT_API_KEY))
-        with EchowinClient(settings) as client:
+        settings = ApiSettings(
+            url=running.url,
+            api_key=ApiKey(DEFAULT_API_KEY),
+            account=f"sandbox:{SANDBOX_DB.resolve()}",
+        )
+        with EchowinClient(settings, timeout=timeout) as client:
             yield client

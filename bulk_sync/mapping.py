@@ -187,6 +187,8 @@ class Mapping(_Strict):
     assign_user_ids: ListSpec | None = Field(None, alias="assignUserIds")
     board_ids: ListSpec | None = Field(None, alias="boardIds")
     match: tuple[Literal["number", "email"], ...] = ("number",)
+    # on update: merge the row's tags with the contact's, or make them its only tags
+    tags_mode: Literal["merge", "replace"] = "merge"
 
     @field_validator("match", mode="before")
     @classmethod

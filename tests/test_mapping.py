@@ -159,6 +159,11 @@ def test_suggest_matches_common_export_headers() -> None:
 
 def test_seen_keys_point_duplicates_at_their_first_row() -> None:
     seen = SeenKeys()
-    assert seen.first_rows({2: "a", 3: "b", 4: "a"}) == {4: 2}
-    assert seen.first_rows({7: "b", 8: "c", 9: "c"}) == {7: 3, 9: 8}
+    assert seen.first_rows({2: ("a",), 3: ("b",), 4: ("a",)}) == {4: 2}
+    assert seen.first_rows({7: ("b",), 8: ("c",), 9: ("c",)}) == {7: 3, 9: 8}
+    # two keys (number or email): a row repeats an earlier one when either key does
+    assert seen.first_rows({10: (5551, "x@y"), 11: (5552, "x@y"), 12: (5552, "z@y")}) == {
+        11: 10,
+        12: 11,
+    }
     seen.close()

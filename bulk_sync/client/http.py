@@ -8,7 +8,7 @@ request. httpx's exceptions are translated here and nowhere else.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -31,7 +31,7 @@ from ..errors import (
 )
 from . import models as m
 from .pacing import Pacer, RateClass
-from .pagination import ContactPager
+from .pagination import PAGE_SIZE, ContactPager
 from .retry import ClientStats, run_with_retries
 
 M = TypeVar("M", bound=BaseModel)
@@ -76,6 +76,11 @@ class EchowinClient:
     def __repr__(self) -> str:
         return f"EchowinClient(url={self.settings.url!r})"
 
+    @property
+    def read_timeout_s(self) -> float:
+        """How long a response is awaited before the client gives up on it."""
+        return float(self._http.timeout.read or 0.0)
+
     def __enter__(self) -> EchowinClient:
         return self
 
@@ -118,17 +123,20 @@ class EchowinClient:
         tag_ids: Sequence[str] = (),
         sort_by: str = "createdAt",
         sort_order: str = "asc",
+        stop: Callable[[m.Contact], bool] | None = None,
     ) -> ContactPager:
-        """Every contact, 100 a page, oldest first (new contacts land on the last page)."""
+        """Every contact, 100 a page, each once (oldest first by default; `sort_order="desc"`
+        with a `stop` rule reads the newest down to a point)."""
         return ContactPager(
             lambda page: self.list_contacts(
                 page=page,
-                limit=100,
+                limit=PAGE_SIZE,
                 search=search,
                 sort_by=sort_by,
                 sort_order=sort_order,
                 tag_ids=tag_ids,
-            )
+            ),
+            stop=stop,
         )
 
     def get_contact(self, contact_id: str) -> m.ContactWithContext:

@@ -1,5 +1,8 @@
 """In-file duplicates: the first row to carry a match key wins; later ones point at it.
 
+A row may have two keys (`match: [number, email]`): it repeats an earlier row when
+either key does.
+
 The keys seen so far live in a private temporary SQLite database on disk, not in a
 Python set, so memory stays flat however many rows the file has (8 MB of cached
 pages at most). Keys go in sorted, which keeps the B-tree's pages warm. A key is
@@ -10,10 +13,10 @@ twice as fast as text) or text.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import islice
 
-Key = int | str
+from .keys import Key, Keys
 
 
 class SeenKeys:
@@ -23,26 +26,32 @@ class SeenKeys:
         self._db.execute("CREATE TABLE seen_int (key INTEGER PRIMARY KEY, row INTEGER)")
         self._db.execute("CREATE TABLE seen_text (key TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")
 
-    def first_rows(self, keys: Mapping[int, Key]) -> dict[int, int]:
+    def first_rows(self, keys: Mapping[int, Keys]) -> dict[int, int]:
         """For each row (given in file order) that repeats an earlier key: the first row."""
-        numbers = {row: key for row, key in keys.items() if isinstance(key, int)}
-        texts = {row: key for row, key in keys.items() if isinstance(key, str)}
-        return self._first_rows("seen_int", numbers) | self._first_rows("seen_text", texts)
+        pairs = [(row, key) for row, row_keys in keys.items() for key in row_keys]
+        numbers = [(row, key) for row, key in pairs if isinstance(key, int)]
+        texts = [(row, key) for row, key in pairs if isinstance(key, str)]
+        first = self._first_rows("seen_int", numbers) | self._first_rows("seen_text", texts)
+        repeats: dict[int, int] = {}
+        for row, key in pairs:
+            if first[key] != row:
+                repeats[row] = min(first[key], repeats.get(row, row))
+        return repeats
 
-    def _first_rows(self, table: str, keys: Mapping[int, Key]) -> dict[int, int]:
-        if not keys:
+    def _first_rows(self, table: str, pairs: Sequence[tuple[int, Key]]) -> dict[Key, int]:
+        if not pairs:
             return {}
         self._db.executemany(
             f"INSERT OR IGNORE INTO {table} (key, row) VALUES (?, ?)",
-            sorted((key, row) for row, key in keys.items()),
+            sorted((key, row) for row, key in pairs),
         )
         first: dict[Key, int] = {}
-        items = iter(sorted(set(keys.values())))
+        items = iter(sorted({key for _, key in pairs}))
         while batch := list(islice(items, 500)):
             marks = ", ".join("?" * len(batch))
             query = f"SELECT key, row FROM {table} WHERE key IN ({marks})"
             first.update(self._db.execute(query, batch).fetchall())
-        return {row: first[key] for row, key in keys.items() if first[key] != row}
+        return first
 
     def close(self) -> None:
         self._db.close()

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from .push import Fence, RowOutcome
+from .outcomes import SETTLED, Fence, RowOutcome, SentBatch
 
 JOURNAL_NAME = "journal.sqlite3"
 MARKERS = 3  # contacts kept per job to recognize its team
@@ -47,13 +47,15 @@ CREATE TABLE IF NOT EXISTS batches (
     state TEXT NOT NULL,            -- planned, sent, done
     fence_id TEXT,                  -- the newest contact before the batch was sent
     fence_created_at TEXT,
+    fence_total INTEGER,            -- the team's count of contacts then
+    sent_at REAL,                   -- when the batch left (Unix time)
     PRIMARY KEY (job, batch)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rows (
     job INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     row INTEGER NOT NULL,
     batch INTEGER NOT NULL,
-    status TEXT NOT NULL,           -- planned, sent, created, rejected
+    status TEXT NOT NULL,           -- planned, sent, created, unconfirmed, rejected
     body TEXT NOT NULL,             -- the contact as sent (JSON), until its batch is done
     contact_id TEXT NOT NULL DEFAULT '',
     error TEXT NOT NULL DEFAULT '',
@@ -85,15 +87,6 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class SentBatch:
-    """A batch whose answer was never recorded: what was sent, and the fence before it."""
-
-    number: int
-    fence: Fence
-    rows: list[tuple[int, str]]  # row, body (JSON)
-
-
 class Journal:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / JOURNAL_NAME
@@ -104,6 +97,10 @@ class Journal:
             self._db.execute("PRAGMA synchronous = FULL")  # a committed step survives a crash
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.executescript(_SCHEMA)
+            columns = {c[1] for c in self._db.execute("PRAGMA table_info(batches)")}
+            for column in ("fence_total INTEGER", "sent_at REAL"):  # an older journal
+                if column.split()[0] not in columns:
+                    self._db.execute(f"ALTER TABLE batches ADD COLUMN {column}")
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
                 f"cannot use the journal {self.path} ({exc}); move it away to start afresh"
@@ -162,22 +159,24 @@ class Job:
         return self.journal._db
 
     def created(self, first: int, last: int) -> dict[int, RowOutcome]:
-        """Rows from `first` to `last` that echowin created, with their contact ids."""
+        """Rows from `first` to `last` that echowin created (or counted created), with
+        their contact ids: a later run never sends them again."""
+        marks = ", ".join("?" * len(SETTLED))
         found = self._db.execute(
-            "SELECT row, contact_id FROM rows WHERE job = ? AND row BETWEEN ? AND ?"
-            " AND status = 'created'",
-            (self.id, first, last),
+            "SELECT row, status, contact_id, error FROM rows WHERE job = ? AND row BETWEEN ? AND ?"
+            f" AND status IN ({marks})",
+            (self.id, first, last, *sorted(SETTLED)),
         )
-        return {row: RowOutcome("created", contact_id) for row, contact_id in found}
+        return {row: RowOutcome(status, cid, error) for row, status, cid, error in found}
 
     def unsettled(self) -> Iterator[SentBatch]:
         """Batches sent (or about to be) whose outcome was never recorded, oldest first."""
         batches = self._db.execute(
-            "SELECT batch, state, fence_id, fence_created_at FROM batches"
+            "SELECT batch, state, fence_id, fence_created_at, fence_total, sent_at FROM batches"
             " WHERE job = ? AND state != 'done' ORDER BY batch",
             (self.id,),
         ).fetchall()
-        for number, state, fence_id, fence_created_at in batches:
+        for number, state, fence_id, fence_created_at, fence_total, sent_at in batches:
             rows = self._db.execute(
                 "SELECT row, body FROM rows WHERE job = ? AND batch = ? AND status IN"
                 " ('planned', 'sent') ORDER BY row",
@@ -186,7 +185,8 @@ class Job:
             if state == "planned":  # never sent: its rows go out again with the others
                 self.journal.transaction(functools.partial(_drop_batch, job=self.id, batch=number))
                 continue
-            yield SentBatch(number, Fence(fence_id, fence_created_at), rows)
+            fence = Fence(fence_id, fence_created_at, fence_total, sent_at)
+            yield SentBatch(number, fence, rows)
 
     def fence_ids(self) -> list[str]:
         """Contacts that were the newest of the team when this job sent a batch."""
@@ -221,9 +221,9 @@ class Job:
 
         def work(db: sqlite3.Connection) -> None:
             db.execute(
-                "UPDATE batches SET state = 'sent', fence_id = ?, fence_created_at = ?"
-                " WHERE job = ? AND batch = ?",
-                (fence.id, fence.created_at, self.id, batch),
+                "UPDATE batches SET state = 'sent', fence_id = ?, fence_created_at = ?,"
+                " fence_total = ?, sent_at = ? WHERE job = ? AND batch = ?",
+                (fence.id, fence.created_at, fence.total_count, fence.sent_at, self.id, batch),
             )
             db.execute(
                 "UPDATE rows SET status = 'sent'"

@@ -38,7 +38,7 @@ from ..normalize import (
 )
 from ..sources import Chunk, RawChunk
 from ..validation import TeamRules, build_schema, row_problems
-from .dedupe import Key
+from .keys import Keys, match_keys
 from .reports import row_lines
 
 Body = dict[str, Any]  # one contact as echowin's API takes it (camelCase), see NewContact
@@ -56,7 +56,7 @@ class PreparedChunk:
     lines: list[str]  # each row's start of its results line: see reports.row_lines
     rejected: dict[int, str] = field(default_factory=dict)
     bodies: dict[int, str] = field(default_factory=dict)  # JSON of a NewContact
-    keys: dict[int, Key] = field(default_factory=dict)  # in-file dedupe key, where there is one
+    keys: dict[int, Keys] = field(default_factory=dict)  # match keys, where there are any
     tags: dict[int, list[str]] = field(default_factory=dict)  # tag names, where there are any
 
 
@@ -94,12 +94,8 @@ class Preparer:
         tags = [unique_tags(v) if v else [] for v in good["tags"]]
         match = self.bound.mapping.match
         for i, row in enumerate(rows):
-            if match == ("number",):  # E.164 has no leading zero: its digits say the same
-                out.keys[row] = int(numbers[i].e164[1:])
-            else:
-                parts = [numbers[i].e164 if key == "number" else emails[i] for key in match]
-                if all(parts):  # a row without its match key is never a duplicate
-                    out.keys[row] = "\x1f".join(parts)
+            if keys := match_keys(numbers[i].e164, emails[i], match):
+                out.keys[row] = keys  # a row without its match key is never a duplicate
             if tags[i]:
                 out.tags[row] = tags[i]
         if self.bodies:  # a dry run sends nothing: it has no use for them

@@ -1,13 +1,22 @@
-"""Send contacts in batches of up to 100 and find out, row by row, what happened.
+"""Create contacts in batches of up to 100 and find out, row by row, what happened.
 
 The bulk endpoint answers only with counts, and a lost answer says nothing at all.
-So before each batch the pusher notes the fence, the newest contact (one GET of
-1); after it, whether answered or not, it reads the contacts made since, newest
-first down to the fence, and matches them to the batch by what was sent (number,
-email, names): matched rows are `created` with their id. Rows not found are sent
-again as a batch when the answer was lost (it may never have arrived), up to
-`BULK_ATTEMPTS` times; when the server answered, they are the ones it refused, and
-each is sent on its own (`POST /api/v1/contacts`) to get its 400 and the reason.
+So each batch goes through named steps:
+
+1. `_fence`: the newest contact before sending, and the team's count (one GET of 1).
+2. `_send_bulk`: the request; echowin's count of what it created, or None when the
+   answer was lost (a timeout, a dropped connection, a 5xx).
+3. `_reconcile`: the contacts made since the fence, newest first, matched to the
+   rows by match key (number as E.164 digits, email case-folded: echowin may store
+   them otherwise than sent). After a lost answer it first waits a grace period (a
+   server may still be committing after the client gave up), and reads twice.
+4. Then, by what is left:
+   - the answer was lost, and the team's count says nothing more was made:
+     `_send_bulk` again, for the rows not found (up to `BULK_ATTEMPTS` times);
+   - echowin counted more created than were found (stored otherwise than sent):
+     those rows are `unconfirmed`, never sent again (that could duplicate them);
+   - echowin created fewer than were sent: each row left goes alone (`_one`),
+     for its 400 and echowin's reason.
 
 A row is never sent twice blindly: every resend follows a reconciliation, and with
 a journal (`journal.Job`) every step is recorded before the next, so a run that
@@ -16,60 +25,33 @@ dies anywhere is reconciled the same way when it is run again.
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..client import EchowinClient
 from ..client.models import Contact, NewContact, Tag
+from ..client.pagination import created_before
 from ..errors import OutcomeUnknown, ValidationFailed
+from .api import ContactsApi
+from .keys import Keys, contact_keys, match_keys
+from .outcomes import Fence, RowOutcome, SentBatch
 
 if TYPE_CHECKING:
-    from .journal import Job, SentBatch
+    from .journal import Job
 
 BATCH_SIZE = 100
 BULK_ATTEMPTS = 4  # a batch whose answer is lost: reconciled, and its missing rows resent
 SINGLE_ATTEMPTS = 4
-
-
-@dataclass(frozen=True)
-class RowOutcome:
-    status: str  # created, updated, unchanged, duplicate, rejected, skipped
-    contact_id: str = ""
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class Fence:
-    """The newest contact before a send (None: the team had none), and when it was made."""
-
-    id: str | None
-    created_at: str | None
-
-
-Signature = tuple[str | None, str | None, str | None, str | None]
-
-
-def signature(
-    number: str | None, email: str | None, first: str | None, last: str | None
-) -> Signature:
-    return (number, (email or None) and email.lower(), first or None, last or None)
-
-
-def sent_signature(contact: NewContact) -> Signature:
-    return signature(contact.number, contact.email, contact.first_name, contact.last_name)
-
-
-def stored_signature(contact: Contact) -> Signature:
-    return signature(contact.number, contact.email, contact.first_name, contact.last_name)
+RECONCILE_KEYS = ("number", "email")
 
 
 class TagResolver:
     """Tag names → ids: existing tags read once, missing ones created once, on first use."""
 
-    def __init__(self, client: EchowinClient, existing: Iterable[Tag]) -> None:
+    def __init__(self, client: ContactsApi, existing: Iterable[Tag]) -> None:
         self._client = client
         self._ids = {tag.name.casefold(): tag.id for tag in existing}
         self.created: list[str] = []
@@ -92,11 +74,39 @@ class TagResolver:
         return [self._ids[n.casefold()] for n in names]
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """What came back from one bulk request."""
+
+    fence: Fence
+    created: int | None  # echowin's count; None: the answer was lost
+
+
 class Pusher:
-    def __init__(self, client: EchowinClient, tags: TagResolver, job: Job | None = None) -> None:
+    """Creates batches of contacts; see the module docstring.
+
+    `region` reads stored numbers that lack a country code; `grace_s` is how long a
+    lost answer is given to commit before the contacts are read (at least the
+    client's read timeout); `sleep` waits, and may raise to stop (Ctrl-C).
+    """
+
+    def __init__(
+        self,
+        client: ContactsApi,
+        tags: TagResolver,
+        job: Job | None = None,
+        *,
+        region: str = "US",
+        grace_s: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._client = client
         self._tags = tags
         self._job = job
+        self._region = region
+        self._grace_s = grace_s
+        self._sleep = sleep
+        self.stored: dict[int, Contact] = {}  # row → the contact made of it, when read
 
     def push(self, batch: Sequence[tuple[int, str]]) -> dict[int, RowOutcome]:
         """Create one batch (1..100 rows, each with its JSON body); every row of it comes
@@ -105,62 +115,90 @@ class Pusher:
         number = self._job.next_batch() if self._job else 0
         if self._job:
             self._job.plan(number, batch)
-        return self._send(number, batch, Fence(None, None), answered=None)
+        contacts = self._contacts(batch)
+        return self._settle(number, contacts, self._send_bulk(number, contacts))
 
     def reconcile(self, sent: SentBatch) -> dict[int, RowOutcome]:
         """Settle a batch an earlier run sent without recording the answer."""
-        return self._send(sent.number, sent.rows, sent.fence, answered=False)
+        contacts = self._contacts(sent.rows)
+        return self._settle(sent.number, contacts, _Answer(sent.fence, None))
 
-    def _send(
-        self,
-        number: int,
-        batch: Sequence[tuple[int, str]],
-        fence: Fence,
-        *,
-        answered: bool | None,  # None: not sent yet; False: sent, answer lost
+    # -- the steps --------------------------------------------------------------------
+
+    def _settle(
+        self, number: int, contacts: dict[int, NewContact], answer: _Answer
     ) -> dict[int, RowOutcome]:
-        rows = [row for row, _ in batch]
-        contacts = {row: self._with_tag_ids(NewContact.model_validate_json(b)) for row, b in batch}
         outcomes: dict[int, RowOutcome] = {}
-        remaining = list(rows)
-        created_unseen = 0  # made, by echowin's count, yet not found
-        for _ in range(BULK_ATTEMPTS):
-            created = 0
-            if answered is None:  # send (again) what has not arrived
-                fence = self._fence()
-                if self._job:
-                    self._job.sending(number, fence)
-                answered = True
-                try:
-                    created = self._client.bulk_create([contacts[row] for row in remaining]).created
-                except ValidationFailed:
-                    pass  # refused whole: each row on its own below will say why
-                except OutcomeUnknown:
-                    answered = False
-            found = self._find([(row, contacts[row]) for row in remaining], fence)
-            settled = {row: RowOutcome("created", found[row]) for row in found}
-            if self._job and settled:
-                self._job.settle(number, settled, done=False)
-            outcomes |= settled
-            remaining = [row for row in remaining if row not in found]
-            created_unseen = max(0, created - len(found))
-            if answered or not remaining:
+        remaining = dict(contacts)
+        for attempt in range(1, BULK_ATTEMPTS + 1):
+            found = self._reconcile(remaining, answer)
+            self._record(number, {row: RowOutcome("created", c.id) for row, c in found.items()})
+            outcomes |= {row: RowOutcome("created", c.id) for row, c in found.items()}
+            self.stored |= found
+            remaining = {row: c for row, c in remaining.items() if row not in found}
+            unseen = self._made_unseen(answer, len(found))
+            if not remaining:
                 break
-            answered = None
-        if created_unseen:  # echowin stored them otherwise than sent: resending duplicates
-            unmatched = _unmatched(created_unseen, len(remaining))
-            outcomes |= {row: unmatched for row in remaining}
-            if self._job:
-                self._job.settle(number, dict.fromkeys(remaining, unmatched), done=True)
-            return {row: outcomes[row] for row in rows}
-        for row in remaining:  # refused by the server, or never confirmed
-            outcome = self._one(contacts[row])
-            if self._job:
-                self._job.settle(number, {row: outcome}, done=False)
+            if unseen:  # made, by echowin's count, yet not found: resending duplicates
+                unconfirmed = _unconfirmed(unseen, len(remaining))
+                self._record(number, dict.fromkeys(remaining, unconfirmed))
+                outcomes |= dict.fromkeys(remaining, unconfirmed)
+                remaining = {}
+                break
+            if answer.created is not None or attempt == BULK_ATTEMPTS:
+                break
+            answer = self._send_bulk(number, remaining)  # lost, and surely not made: again
+        for row, contact in remaining.items():  # refused by echowin, or never confirmed
+            outcome = self._one(contact)
+            self._record(number, {row: outcome})
             outcomes[row] = outcome
         if self._job:
             self._job.settle(number, {}, done=True)
-        return {row: outcomes[row] for row in rows}
+        return {row: outcomes[row] for row in contacts}
+
+    def _send_bulk(self, number: int, contacts: Mapping[int, NewContact]) -> _Answer:
+        fence = dataclasses.replace(self._fence(), sent_at=time.time())
+        if self._job:
+            self._job.sending(number, fence)
+        try:
+            return _Answer(fence, self._client.bulk_create(list(contacts.values())).created)
+        except ValidationFailed:
+            return _Answer(fence, 0)  # refused whole: each row on its own will say why
+        except OutcomeUnknown:
+            return _Answer(fence, None)
+
+    def _reconcile(self, contacts: Mapping[int, NewContact], answer: _Answer) -> dict[int, Contact]:
+        """Row → the contact made of it, among those made since the fence. After a lost
+        answer, read twice before anything is sent again: a grace period after the
+        send, then another (a server may commit after the client gave up). A batch
+        sent long ago (by an earlier run) waits no more."""
+        if answer.created is not None:
+            return self._find(contacts, answer.fence)
+        sent_at = answer.fence.sent_at or 0.0
+        found: dict[int, Contact] = {}
+        for grace in (1, 2):
+            self._sleep(max(0.0, min(self._grace_s, sent_at + grace * self._grace_s - time.time())))
+            found |= self._find({r: c for r, c in contacts.items() if r not in found}, answer.fence)
+            if len(found) == len(contacts):
+                break
+        return found
+
+    def _made_unseen(self, answer: _Answer, found: int) -> int:
+        """How many contacts echowin made of this batch that were not found: its count,
+        or, when the answer was lost, the growth of the team's count since the fence
+        (an overestimate when others create contacts meanwhile: never an underestimate
+        while nobody deletes)."""
+        made = answer.created
+        if made is None and answer.fence.total_count is not None and self._last_total is not None:
+            made = self._last_total - answer.fence.total_count
+        return max(0, (made or 0) - found)
+
+    def _contacts(self, batch: Sequence[tuple[int, str]]) -> dict[int, NewContact]:
+        return {row: self._with_tag_ids(NewContact.model_validate_json(b)) for row, b in batch}
+
+    def _record(self, number: int, outcomes: Mapping[int, RowOutcome]) -> None:
+        if self._job and outcomes:
+            self._job.settle(number, outcomes, done=False)
 
     def _with_tag_ids(self, contact: NewContact) -> NewContact:
         if not contact.tag_names:
@@ -169,53 +207,67 @@ class Pusher:
         return contact.model_copy(update={"tag_names": None, "tag_ids": ids})
 
     def _fence(self) -> Fence:
-        newest = self._client.list_contacts(page=1, limit=1).data
-        return Fence(newest[0].id, newest[0].created_at) if newest else Fence(None, None)
+        page = self._client.list_contacts(page=1, limit=1)
+        newest = page.data
+        total = page.pagination.total_count
+        if not newest:
+            return Fence(None, None, total)
+        return Fence(newest[0].id, newest[0].created_at, total)
 
-    def _find(self, batch: list[tuple[int, NewContact]], fence: Fence) -> dict[int, str]:
-        """Row → id of the contact the server made from it.
+    _last_total: int | None = None  # the team's count as the last reconciliation read it
 
-        Reads the newest contacts down to `fence` (the newest one before the batch was
-        sent; or, were it deleted since, the first older than it), so an older
-        contact with the same details is never taken for one of this batch. Newest
-        first, each matches the last unmatched row with the same number, email and
-        names; contacts someone else made meanwhile match none.
+    def _find(self, contacts: Mapping[int, NewContact], fence: Fence) -> dict[int, Contact]:
+        """Row → the contact the server made from it.
+
+        Reads the newest contacts down to the fence (the newest one before the batch was
+        sent): it stops at the first contact older than the fence, so an older contact
+        with the same keys is never taken for one of this batch; the fence itself is
+        passed over. Newest first, each matches the last unmatched row with the same
+        keys; contacts someone else made meanwhile match none. A tie split at a page
+        boundary is read again when rows are still missing.
         """
-        waiting: dict[Signature, list[int]] = defaultdict(list)
-        for row, contact in batch:
-            waiting[sent_signature(contact)].append(row)
-        found: dict[int, str] = {}
-        seen: set[str] = set()  # contacts made meanwhile push the list down: pages overlap
-        page = 1
-        while len(found) < len(batch):
-            listed = self._client.list_contacts(page=page, limit=BATCH_SIZE).data
+        waiting: dict[Keys, list[int]] = defaultdict(list)
+        for row, contact in contacts.items():
+            waiting[match_keys(contact.number, contact.email, RECONCILE_KEYS)].append(row)
+        found: dict[int, Contact] = {}
+        if not contacts:
+            return found
+        pager = self._client.iter_contacts(
+            sort_order="desc",
+            stop=lambda c: c.id == fence.id or created_before(c.created_at, fence.created_at),
+        )
+
+        def match(listed: Iterable[Contact]) -> None:
             for stored in listed:
-                if stored.id == fence.id or _older(stored, fence):
-                    return found
-                if stored.id in seen:
-                    continue
-                seen.add(stored.id)
-                queue = waiting.get(stored_signature(stored))
+                queue = waiting.get(contact_keys(stored, RECONCILE_KEYS, self._region))
                 if queue:
-                    found[queue.pop()] = stored.id
-            if len(listed) < BATCH_SIZE:
-                break
-            page += 1
+                    found[queue.pop()] = stored
+                if len(found) == len(contacts):
+                    return
+
+        match(pager)
+        if len(found) < len(contacts):
+            match(pager.reread_ties())
+        self._last_total = pager.last_total_count
         return found
 
     def _one(self, contact: NewContact) -> RowOutcome:
         """One contact on its own: created, or refused with echowin's reasons."""
         for _ in range(SINGLE_ATTEMPTS):
-            fence = self._fence()
+            fence = dataclasses.replace(self._fence(), sent_at=time.time())
             try:
-                return RowOutcome("created", self._client.create_contact(contact).id)
+                made = self._client.create_contact(contact)
             except ValidationFailed as exc:
                 reasons = "; ".join(f"{d.field}: {d.message}" for d in exc.details)
                 return RowOutcome("rejected", error=f"echowin refused it: {reasons or exc}")
             except OutcomeUnknown:
-                found = self._find([(0, contact)], fence)
+                found = self._reconcile({0: contact}, _Answer(fence, None))
                 if found:
-                    return RowOutcome("created", found[0])
+                    return RowOutcome("created", found[0].id)
+                if self._made_unseen(_Answer(fence, None), 0):
+                    return _unconfirmed(1, 1)
+                continue
+            return RowOutcome("created", made.id)
         raise OutcomeUnknown(
             f"echowin did not answer {SINGLE_ATTEMPTS} times whether it created a contact",
             method="POST",
@@ -223,28 +275,12 @@ class Pusher:
         )
 
 
-def _unmatched(created: int, rows: int) -> RowOutcome:
-    """Rows echowin's count says it created (all, or some) that no stored contact matched
-    by number, email and names: never sent again, since that could duplicate them."""
-    if created >= rows:
-        return RowOutcome("created", error="echowin counted it created, but no contact with "
-                          "its number, email and names was found: look it up")  # fmt: skip
-    return RowOutcome("rejected", error=f"echowin created {created} of {rows} such rows but "
+def _unconfirmed(made: int, rows: int) -> RowOutcome:
+    """Rows echowin made (by its count, all or some) that no stored contact matched by
+    number or email: never sent again, since that could duplicate them."""
+    if made >= rows:
+        return RowOutcome("unconfirmed", error="echowin counted it created, but no contact "
+                          "with its number or email was found: look it up")  # fmt: skip
+    return RowOutcome("unconfirmed", error=f"echowin created {made} of {rows} such rows but "
                       "none could be matched to its contact: look it up before importing it "
                       "again")  # fmt: skip
-
-
-def _older(stored: Contact, fence: Fence) -> bool:
-    """Made before the fence; a timestamp that does not read as ISO 8601 tells nothing."""
-    mine, theirs = _moment(stored.created_at), _moment(fence.created_at)
-    return mine is not None and theirs is not None and mine < theirs
-
-
-def _moment(text: str | None) -> dt.datetime | None:
-    try:
-        moment = dt.datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment

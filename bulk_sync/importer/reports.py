@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..state import write_atomically
-from .push import RowOutcome
+from .outcomes import STATUSES, RowOutcome
 
 PARTIAL = ".partial"  # the suffix of a report still being written
-STATUSES = ("created", "updated", "unchanged", "duplicate", "rejected", "skipped")
 SUMMARY_COUNTS = {  # summary key -> status
     "created": "created",
     "updated": "updated",
@@ -28,6 +27,7 @@ SUMMARY_COUNTS = {  # summary key -> status
     "duplicates": "duplicate",
     "rejected": "rejected",
     "skipped": "skipped",
+    "unconfirmed": "unconfirmed",
 }
 
 

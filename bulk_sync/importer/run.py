@@ -9,6 +9,7 @@ plus one batch of rows is held in memory.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -30,6 +31,9 @@ from ..suggest import suggest_mapping
 from ..validation import TeamRules
 from .dedupe import SeenKeys
 from .journal import Job, JobKey, Journal, file_sha256, text_sha256
+from .keys import Keys
+from .lookup import IndexLookup, Lookup, LookupPlan, NoLookup, SearchLookup, plan_lookup
+from .outcomes import RowOutcome
 from .prepare import (
     PARALLEL_FROM_BYTES,
     PreparedChunk,
@@ -38,8 +42,10 @@ from .prepare import (
     fewer_collections,
     prepared_chunks,
 )
-from .push import BATCH_SIZE, Pusher, RowOutcome, TagResolver
+from .push import BATCH_SIZE, Pusher, TagResolver
 from .reports import ReportWriter, default_report_dir
+from .team import INDEX_NAME, TeamIndex
+from .update import Updater, UpdateRules
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,15 @@ class ImportOptions:
     workers: int | None = None  # processes that validate; None: both cores on large files
     state_dir: Path | None = None  # the journal and the lock; None: see state.resolve_state_dir
     fresh: bool = False  # forget what the journal knows of this file, mapping and team
+    mode: str = "create"  # create, upsert, update: see the contract's "Import modes"
+    allow_duplicates: bool = False  # create every row: no lookup of existing contacts
+    overwrite_blanks: bool = False  # on update, an empty cell clears the stored value
+    full_compare: bool = False  # read the team whole and compare field by field
+    refresh_index: bool = False  # read the team whole into its index
     should_stop: Callable[[], bool] = field(default=lambda: False, compare=False)
+
+
+MODES = ("create", "upsert", "update")
 
 
 @dataclass(frozen=True)
@@ -76,18 +90,37 @@ class Plan:
     tags_to_create: list[str] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     minimum_s: float = 0.0
+    lookup: LookupPlan | None = None
 
     @classmethod
-    def estimate(cls, contacts: int, tags: list[str], setup_gets: int, limits: RateLimits) -> Plan:
+    def estimate(
+        cls,
+        contacts: int,
+        tags: list[str],
+        setup_gets: int,
+        limits: RateLimits,
+        lookup: LookupPlan | None = None,
+    ) -> Plan:
         batches = math.ceil(contacts / BATCH_SIZE)
+        looked_up = lookup.requests if lookup else {}
         # per batch: the newest contact before, the new ones after (see push.Pusher)
-        calls = {"get": setup_gets + 2 * batches, "write": len(tags), "bulk": batches}
-        per_window = {"get": limits.get, "write": limits.write, "bulk": limits.bulk}
+        calls = {
+            "get": setup_gets + 2 * batches + looked_up.get("get", 0),
+            "search": looked_up.get("search", 0),
+            "write": len(tags),
+            "bulk": batches,
+        }
+        per_window = {
+            "get": limits.get,
+            "search": limits.search,
+            "write": limits.write,
+            "bulk": limits.bulk,
+        }
         # a full bucket at the start, then one call per window/limit seconds
         seconds = max(
             max(0, n - per_window[k]) * limits.window_s / per_window[k] for k, n in calls.items()
         )
-        return cls(contacts, tags, calls, round(seconds, 1))
+        return cls(contacts, tags, calls, round(seconds, 1), lookup)
 
 
 @dataclass
@@ -113,15 +146,26 @@ def import_file(
     """Import one file; see the module docstring. Raises InputError before sending
     anything, Locked when another run holds the state directory."""
     env = os.environ if env is None else env
+    _check(options)
     count = _workers(options)
     with contextlib.ExitStack() as stack:
         journal = None
+        state_dir = resolve_state_dir(options.state_dir, env)
         if not options.dry_run:  # a dry run sends nothing: it needs neither
-            state_dir = resolve_state_dir(options.state_dir, env)
             stack.enter_context(run_lock(state_dir, command_line()))
             journal = stack.enter_context(Journal(state_dir))
         workers = stack.enter_context(Workers(count)) if count > 1 else None
-        return _import(options, client, env, on_progress, workers, journal)
+        return _import(options, client, env, on_progress, workers, journal, state_dir, stack)
+
+
+def _check(options: ImportOptions) -> None:
+    if options.mode not in MODES:
+        raise ConfigError(f"--mode: expected create, upsert or update, not {options.mode!r}")
+    if options.allow_duplicates and options.mode != "create":
+        raise ConfigError(
+            "--allow-duplicates creates every row without looking for it: it goes with "
+            "--mode create only"
+        )
 
 
 def _import(
@@ -131,6 +175,8 @@ def _import(
     on_progress: Callable[[Progress], None] | None,
     workers: Workers | None,
     journal: Journal | None,
+    state_dir: Path,
+    stack: contextlib.ExitStack,
 ) -> ImportResult:
     started = time.monotonic()
     mapping = load_mapping(options.mapping) if options.mapping else None
@@ -164,15 +210,26 @@ def _import(
     job, resumed = None, False
     if journal is not None:
         used = json.dumps([mapping.to_yaml(), region, options.sheet, source.header_row])
-        key = JobKey(file_sha256(source.path), text_sha256(used), client.settings.url)
+        key = JobKey(file_sha256(source.path), text_sha256(used), client.settings.identity)
         job, resumed = _job(journal, key, client, str(source.path), fresh=options.fresh)
+    index = None
+    if not options.dry_run or (state_dir / INDEX_NAME).exists():
+        index = stack.enter_context(TeamIndex(state_dir, client.settings.identity, region))
+    lookup, lookup_plan = _lookup(options, client, index, mapping.match, source)
+    rules = UpdateRules(
+        frozenset(_mapped_fields(mapping)),
+        options.overwrite_blanks,
+        mapping.tags_mode,
+        options.full_compare,
+    )
 
     report_dir = options.report_dir or default_report_dir()
     try:
         writer = ReportWriter(report_dir, source.headers, source.preamble)
     except OSError as exc:
         raise ConfigError(f"cannot write reports in {report_dir} ({exc.strerror or exc})") from None
-    pusher = Pusher(client, tags, job)
+    wait = functools.partial(_wait, should_stop=options.should_stop)
+    pusher = Pusher(client, tags, job, region=region, grace_s=client.read_timeout_s, sleep=wait)
     run = _Run(
         writer,
         pusher,
@@ -183,6 +240,13 @@ def _import(
         mapping.match,
         job,
         options.should_stop,
+        _Identity(
+            options.mode,
+            lookup,
+            Updater(client, tags, rules, region),
+            rules,
+            index if lookup_plan.kind != "none" else None,
+        ),
     )
     error = None
     try:
@@ -203,16 +267,27 @@ def _import(
     if options.dry_run:
         setup_gets = 3 if boards is not None else 2
         plan = Plan.estimate(
-            run.to_create, list(run.new_tags.values()), setup_gets, client.limits or RateLimits()
+            run.to_create,
+            list(run.new_tags.values()),
+            setup_gets,
+            client.limits or RateLimits(),
+            lookup_plan,
         )
     counts = writer.summary_counts()
-    exit_code = 3 if error else (1 if counts["rejected"] else 0)
+    exit_code = 3 if error else (1 if counts["rejected"] or counts["unconfirmed"] else 0)
     result = ImportResult(
         str(source.path), counts, report_dir, suggested, warnings, plan, exit_code, error
     )
     if suggested is not None:
         (report_dir / "mapping-used.yaml").write_text(suggested, encoding="utf-8")
     result.summary = _summary(result, client, mapping, region, options, started, tags.created)
+    result.summary["mode"] = options.mode
+    result.summary["lookup"] = {
+        "kind": lookup_plan.kind,
+        "reason": lookup_plan.reason,
+        "requests": lookup_plan.requests,
+        "pages_read": index.pages_read if index is not None else 0,
+    }
     if job is not None and journal is not None:
         result.summary["journal"] = str(journal.path)
         result.summary["resumed_job_of"] = job.created_at if resumed else None
@@ -221,17 +296,101 @@ def _import(
     return result
 
 
+def _lookup(
+    options: ImportOptions,
+    client: EchowinClient,
+    index: TeamIndex | None,
+    match: tuple[str, ...],
+    source: Source,
+) -> tuple[Lookup, LookupPlan]:
+    """How this run finds the rows already in the team (see lookup.py); a real run
+    also brings the team's index up to date here, before anything is sent."""
+    whole = options.full_compare or options.refresh_index
+    if options.allow_duplicates:
+        plan = plan_lookup(team_count=0, known=None, rows=0, match=match, allow_duplicates=True,
+                           whole=False, limits=RateLimits())  # fmt: skip
+        return NoLookup(), plan
+    team_count = client.list_contacts(page=1, limit=1).pagination.total_count
+    known = index.known_count() if index is not None and index.recognize(client) else None
+    plan = plan_lookup(
+        team_count=team_count,
+        known=known,
+        rows=_rows_estimate(source),
+        match=match,
+        allow_duplicates=False,
+        whole=whole,
+        limits=client.limits or RateLimits(),
+    )
+    if options.dry_run or index is None:
+        return NoLookup(), plan
+    if plan.kind == "search":
+        index.adopt()
+        return SearchLookup(client, match, index.region), plan
+    index.refresh(client, whole=whole)
+    return IndexLookup(index), plan
+
+
+def _rows_estimate(source: Source) -> int:
+    """Data rows: as the spreadsheet says, or a CSV's size over a short line's."""
+    if source.total_rows is not None:
+        return source.total_rows
+    return max(1, source.path.stat().st_size // 60)
+
+
+def _mapped_fields(mapping: Mapping) -> Iterator[str]:
+    """The body fields the mapping fills: an empty cell there is a blank to keep."""
+    fields = mapping.fields
+    for name, spec in (
+        ("firstName", fields.first_name),
+        ("lastName", fields.last_name),
+        ("email", fields.email),
+        ("carrier", fields.carrier),
+    ):
+        if spec is not None:
+            yield name
+    if mapping.name is not None:
+        yield from ("firstName", "lastName")
+    for name in mapping.custom_fields:
+        yield f"customFields.{name}"
+
+
+def _wait(seconds: float, *, should_stop: Callable[[], bool]) -> None:
+    """Sleep, but stop at once when asked (the batch stays `sent`: re-runs reconcile it)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if should_stop():
+            raise Interrupted("interrupted; re-run the same command to resume")
+        time.sleep(min(left, 0.1))
+
+
+@dataclass
+class _Identity:
+    """How rows meet the team: the mode, the lookup, and the updater."""
+
+    mode: str
+    lookup: Lookup
+    updater: Updater
+    rules: UpdateRules
+    index: TeamIndex | None  # remembers what this run wrote (None: no lookup at all)
+
+
 def _job(
     journal: Journal, key: JobKey, client: EchowinClient, source: str, *, fresh: bool
 ) -> tuple[Job, bool]:
-    """This file's, mapping's and team's job in the journal, and whether it is an old one.
+    """This file's, mapping's and team's unfinished job in the journal (the run resumes
+    it), and whether it is an old one.
 
     A job is this team's when a contact it made is found here (another team's
     contacts are not found: 404); one that has made none yet, by the fences it
     recorded (contacts of its team too); one with neither is taken as it is.
-    `fresh` forgets the job found, deliberately: its rows will be sent again.
+    A finished job has nothing left to resume: it is forgotten, and a re-run finds
+    its contacts in the team like any other (skipped, or updated). `fresh` forgets
+    the job found, deliberately.
     """
     for job in journal.candidates(key):
+        if job.finished_at:
+            journal.forget(job)
+            continue
         known = job.markers or job.fence_ids()  # contacts of the team it went to
         if known and not any(_exists(client, contact) for contact in known):
             continue  # another team's
@@ -299,8 +458,11 @@ class _Run:
         match: tuple[str, ...],
         job: Job | None,
         should_stop: Callable[[], bool],
+        identity: _Identity,
     ) -> None:
         self._writer = writer
+        self._identity = identity
+        self._sending: dict[int, tuple[Keys, str]] = {}  # row → keys, body: in the batch
         self._job = job
         self._should_stop = should_stop
         self.confirmed_earlier = 0  # rows an earlier run created (from the journal)
@@ -333,6 +495,12 @@ class _Run:
         first_rows = self._seen.first_rows(prepared.keys)
         rejected, bodies = prepared.rejected, prepared.bodies
         done = self._done_earlier(prepared.row_numbers)
+        settled = set(done) | set(rejected) | set(first_rows)
+        existing = {}
+        if not self._dry_run:
+            existing = self._identity.lookup.find(
+                {row: keys for row, keys in prepared.keys.items() if row not in settled}
+            )
         for row, line in zip(prepared.row_numbers, prepared.lines, strict=True):
             outcome: RowOutcome | None = None
             if row in done:  # created by an earlier run: never sent twice
@@ -347,12 +515,41 @@ class _Run:
             elif self._dry_run:
                 self._plan(prepared.tags.get(row))
                 outcome = _NOT_SENT
+            elif row in existing:
+                outcome = self._existing(existing[row], bodies[row], prepared.keys[row])
+            elif self._identity.mode == "update":
+                outcome = RowOutcome("skipped", error=f"not found: no contact in echowin has "
+                                     f"this {self._key_name}")  # fmt: skip
             else:
                 self._batch.append((row, bodies[row]))
+                self._sending[row] = (prepared.keys.get(row, ()), bodies[row])
             self._waiting.append((row, line, outcome))
             if len(self._batch) == BATCH_SIZE:
                 self._send()
         self._flush()
+
+    def _existing(self, ids: list[str], body: str, keys: Keys) -> RowOutcome:
+        """A row whose key the team already has: skipped, updated, or ambiguous."""
+        if len(ids) > 1:
+            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            return RowOutcome("rejected", error=f"ambiguous match: {len(ids)} contacts in "
+                              f"echowin have this {self._key_name} (ids {shown})")  # fmt: skip
+        (contact_id,) = ids
+        identity = self._identity
+        if identity.mode == "create":
+            return RowOutcome("skipped", contact_id, "already in echowin")
+        index = identity.index
+        stored, fresh = identity.lookup.contact(contact_id)
+        updated = identity.updater.update(
+            contact_id,
+            json.loads(body),
+            written=index.written(contact_id) if index is not None else None,
+            stored=stored,
+            fresh=fresh,
+        )
+        if index is not None and updated.written is not None:
+            index.remember([(contact_id, keys, updated.written, updated.contact)])
+        return updated.outcome
 
     def _plan(self, tag_names: list[str] | None) -> None:
         """A dry run's row that would be created, with the tags it would need made."""
@@ -372,9 +569,23 @@ class _Run:
         if self._batch:
             if self._should_stop():  # between batches: nothing is in flight
                 raise Interrupted("interrupted; re-run the same command to resume")
-            self._outcomes.update(self._pusher.push(self._batch))
+            outcomes = self._pusher.push(self._batch)
+            self._outcomes.update(outcomes)
+            self._remember(outcomes)
             self._batch = []
             self._flush()
+
+    def _remember(self, outcomes: dict[int, RowOutcome]) -> None:
+        """What this batch made, in the team's index (the next run need not read it)."""
+        index, stored = self._identity.index, self._pusher.stored
+        made = []
+        for row, outcome in outcomes.items():
+            keys, body = self._sending.pop(row)
+            if outcome.status == "created" and outcome.contact_id:
+                digest = self._identity.rules.body_hash(json.loads(body))
+                made.append((outcome.contact_id, keys, digest, stored.pop(row, None)))
+        if index is not None:
+            index.remember(made)
 
     def _flush(self) -> None:
         done = 0

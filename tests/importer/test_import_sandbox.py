@@ -98,11 +98,11 @@ def test_older_contacts_with_the_same_details_are_not_taken_for_new_ones(
     source = write_csv(tmp_path / "in.csv", [["Phone", "First"], ["+12125550100", "Ann"]])
     mapping = tmp_path / "m.yaml"
     mapping.write_text("fields: {number: Phone, firstName: First}\n")
-    import_file(
-        ImportOptions(source, mapping, report_dir=tmp_path / "r", state_dir=tmp_path / "state"),
-        client,
-        env={},
-    )
+    options = ImportOptions(
+        source, mapping, report_dir=tmp_path / "r", state_dir=tmp_path / "state",
+        allow_duplicates=True,  # a second Ann on purpose: the fence keeps the first apart
+    )  # fmt: skip
+    import_file(options, client, env={})
     (row,) = read_report(tmp_path / "r" / "results.csv")
     contacts = all_contacts(team)
     assert len(contacts) == 2
@@ -150,13 +150,15 @@ def test_a_dry_run_sends_nothing_and_plans_the_calls(
     valid = result.counts["skipped"]
     assert result.plan.contacts == valid > 150
     assert result.plan.calls["bulk"] == -(-valid // 100)
-    assert result.plan.calls["get"] == 2 + 2 * result.plan.calls["bulk"]
+    assert result.plan.lookup is not None and result.plan.lookup.kind == "index"
+    lookup_gets = result.plan.lookup.requests["get"]  # the (empty) team, read once
+    assert result.plan.calls["get"] == 2 + 2 * result.plan.calls["bulk"] + lookup_gets == 9
     assert set(result.plan.tags_to_create) == {"Imported", "Open House", "newsletter", "Referral"}
     assert result.plan.calls["write"] == 4
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["plan"]["contacts"] == valid and summary["created"] == 0
-    # a dry run only reads: the team's fields, tags
-    assert client.stats.requests == 2
+    # a dry run only reads: the team's fields, tags, and its count of contacts
+    assert client.stats.requests == 3
 
 
 def test_a_missing_column_is_a_file_error_before_anything_is_sent(

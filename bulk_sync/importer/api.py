@@ -1,0 +1,73 @@
+"""`ContactsApi`: the calls the importer makes, so a stand-in server's client is typed too.
+
+`client.EchowinClient` is the real one; tests may pass anything with these methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+from ..client.models import (
+    Assignment,
+    Board,
+    BoardChange,
+    BulkSummary,
+    Contact,
+    ContactChanges,
+    ContactPage,
+    ContactWithContext,
+    NewContact,
+    Note,
+    Tag,
+)
+from ..client.pagination import ContactPager
+
+
+class ContactsApi(Protocol):
+    def list_contacts(
+        self,
+        *,
+        page: int = 1,
+        limit: int = 100,
+        search: str | None = None,
+        sort_by: str = "createdAt",
+        sort_order: str = "desc",
+        tag_ids: Sequence[str] = (),
+    ) -> ContactPage: ...
+
+    def iter_contacts(
+        self,
+        *,
+        search: str | None = None,
+        tag_ids: Sequence[str] = (),
+        sort_by: str = "createdAt",
+        sort_order: str = "asc",
+        stop: Callable[[Contact], bool] | None = None,
+    ) -> ContactPager: ...
+
+    def get_contact(self, contact_id: str) -> ContactWithContext: ...
+
+    def create_contact(self, contact: NewContact) -> Contact: ...
+
+    def bulk_create(self, contacts: Sequence[NewContact]) -> BulkSummary: ...
+
+    def update_contact(self, contact_id: str, changes: ContactChanges) -> Contact: ...
+
+    def add_note(self, contact_id: str, note: str, note_type: str | None = None) -> Note: ...
+
+    def assign_users(
+        self, contact_id: str, user_ids: Iterable[str], *, replace: bool = False
+    ) -> list[Assignment]: ...
+
+    def assignments(self, contact_id: str) -> list[Assignment]: ...
+
+    def contact_boards(self, contact_id: str) -> list[Board]: ...
+
+    def place_on_boards(
+        self, contact_id: str, board_ids: Iterable[str], *, replace: bool = False
+    ) -> BoardChange: ...
+
+    def tags(self) -> list[Tag]: ...
+
+    def create_tag(self, name: str, color: str | None = None) -> Tag: ...

@@ -1,0 +1,66 @@
+"""The match key: how a row and a stored contact are known to be the same person.
+
+One definition for the in-file dedupe, the team's key index, the lookup by search
+and the reconciliation after a bulk. A key is
+- a number: the digits of its E.164 form, as an int (E.164 has no leading zero),
+  stored numbers parsed with the run's region (a contact typed into echowin's UI
+  may lack its country code);
+- an email: case-folded, as a str (it holds an `@`, so it never looks like a number).
+
+With `match: [number, email]` a row has up to two keys, and it matches a contact
+that shares either.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import phonenumbers
+
+from ..client.models import Contact
+
+Key = int | str
+Keys = tuple[Key, ...]
+
+
+def match_keys(number: str | None, email: str | None, match: Sequence[str]) -> Keys:
+    """A row's keys from its normalized number (E.164) and email; () when it has none."""
+    keys: list[Key] = []
+    if "number" in match and number:
+        keys.append(int(number[1:]))
+    if "email" in match and email:
+        keys.append(email.casefold())
+    return tuple(keys)
+
+
+def contact_keys(contact: Contact, match: Sequence[str], region: str) -> Keys:
+    """A stored contact's keys, normalized as a row's are."""
+    keys: list[Key] = []
+    if "number" in match and contact.number and (digits := number_key(contact.number, region)):
+        keys.append(digits)
+    if "email" in match and contact.email and contact.email.strip():
+        keys.append(contact.email.strip().casefold())
+    return tuple(keys)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def number_key(stored: str, region: str) -> int | None:
+    """A stored number's E.164 digits, read with `region` when it has no country code;
+    None when it cannot be read as a number at all (it then matches no row)."""
+    try:
+        parsed = phonenumbers.parse(stored, region)
+    except phonenumbers.NumberParseException:
+        return None
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return int(e164[1:]) if e164[1:].isdigit() else None
+
+
+def search_text(key: Key, region: str) -> str:
+    """What to search echowin for to find contacts with `key`: an email as it is; a
+    number by its national digits, which echowin's stored form (with or without a
+    country code, cleaned of punctuation) contains."""
+    if isinstance(key, str):
+        return key
+    parsed = phonenumbers.parse(f"+{key}")
+    return str(parsed.national_number)

@@ -1,0 +1,316 @@
+"""The team's contacts by match key, kept on disk, and brought up to date cheaply.
+
+`TeamIndex` lives in the state directory (`teams.sqlite3`): per team, every contact
+id with its keys (see keys.py) and the contact as last read, plus a hash of the
+body bulk-sync last wrote to it (for upserts that send only what changed). It is a
+cache of the team, never trusted blindly:
+- the team is recognized by its contacts: an index is taken up only where one of
+  the contacts it knows exists (another team's contacts answer 404);
+- each run first reads the contacts made since the index was last read (newest
+  first, down to the newest one it had read), then checks the count it knows
+  against echowin's `totalCount`: a difference (deletions, or a contact that slipped
+  past a page boundary) and it reads the team again, whole.
+
+What it can miss: a number or email edited in echowin's UI on a contact it already
+knows (the index still has the old key). `--refresh-index` reads the team whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Mapping
+from itertools import islice
+from pathlib import Path
+
+from ..client.models import Contact
+from ..client.pagination import created_before
+from ..errors import ConfigError, NotFound
+from .api import ContactsApi
+from .keys import Key, Keys, contact_keys
+
+INDEX_NAME = "teams.sqlite3"
+ALL_KEYS = ("number", "email")
+RECOGNIZE_BY = 3  # known contacts asked for to recognize a team
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS teams (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,          -- the API's URL, or the sandbox's database
+    region TEXT NOT NULL,           -- stored numbers without a country code read so
+    read_down_to TEXT,              -- createdAt of the newest contact read from the team
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS contacts (
+    team INTEGER NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    created_at TEXT,
+    data TEXT,                      -- the contact as last read (JSON), NULL if never read
+    read_in INTEGER,                -- the run that read it (see TeamIndex.run)
+    present INTEGER NOT NULL DEFAULT 1,  -- in the team as far as we know
+    written TEXT,                   -- hash of the body bulk-sync last wrote to it
+    PRIMARY KEY (team, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS keys (
+    team INTEGER NOT NULL,
+    key NOT NULL,                   -- an int (E.164 digits) or a text (email, case-folded)
+    contact TEXT NOT NULL,
+    PRIMARY KEY (team, key, contact)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
+"""
+
+
+class TeamIndex:
+    """One team's contacts by key; see the module docstring."""
+
+    def __init__(self, state_dir: Path, account: str, region: str) -> None:
+        self.path = state_dir / INDEX_NAME
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"cannot use the team index {self.path} ({exc}); move it away to start afresh"
+            ) from None
+        self.account = account
+        self.region = region
+        self.team: int | None = None
+        self.run = int(
+            self._db.execute("INSERT INTO runs (at) VALUES (?) RETURNING id", (_now(),)).fetchone()[
+                0
+            ]
+        )
+        self.pages_read = 0
+        self.full_read = False
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> TeamIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- finding the team, and bringing it up to date ---------------------------------
+
+    def recognize(self, api: ContactsApi) -> bool:
+        """Take up this account's index of the team `api` speaks for; False: none yet."""
+        for team, region in self._db.execute(
+            "SELECT id, region FROM teams WHERE account = ? ORDER BY id DESC", (self.account,)
+        ).fetchall():
+            known = [
+                contact
+                for (contact,) in self._db.execute(
+                    "SELECT id FROM contacts WHERE team = ? AND present"
+                    " ORDER BY created_at DESC LIMIT ?",
+                    (team, RECOGNIZE_BY),
+                )
+            ]
+            if known and any(_exists(api, contact) for contact in known):
+                self.team = team
+                if region != self.region:
+                    self._rekey()
+                return True
+        return False
+
+    def known_count(self) -> int:
+        if self.team is None:
+            return 0
+        (n,) = self._db.execute(
+            "SELECT count(*) FROM contacts WHERE team = ? AND present", (self.team,)
+        ).fetchone()
+        return int(n)
+
+    def read_down_to(self) -> str | None:
+        if self.team is None:
+            return None
+        row = self._db.execute("SELECT read_down_to FROM teams WHERE id = ?", (self.team,))
+        found = row.fetchone()
+        return None if found is None else found[0]
+
+    def adopt(self) -> None:
+        """Start an index for a team not recognized (nothing is read yet)."""
+        if self.team is None:
+            self.team = int(
+                self._db.execute(
+                    "INSERT INTO teams (account, region, created_at) VALUES (?, ?, ?) RETURNING id",
+                    (self.account, self.region, _now()),
+                ).fetchone()[0]
+            )
+
+    def refresh(self, api: ContactsApi, *, whole: bool = False) -> None:
+        """Read what is new since the last run (or, `whole`, the whole team) and check
+        the count against echowin's; read the team whole when it does not add up."""
+        if self.team is None:
+            self.adopt()
+            whole = True
+        cutoff = None if whole else self.read_down_to()
+        if cutoff is None:
+            whole = True
+        if not whole and self._read(api, cutoff):
+            return
+        self._clear()
+        self.full_read = True
+        if not self._read(api, None):
+            # others wrote while we read: what we have is still a fair index, and the
+            # reconciliation after each batch never relies on it alone
+            return
+
+    def _read(self, api: ContactsApi, cutoff: str | None) -> bool:
+        """Contacts newest first, down to `cutoff` (None: all); True when the count
+        known afterwards equals the team's."""
+        pager = api.iter_contacts(
+            sort_order="desc",
+            stop=None if cutoff is None else (lambda c: created_before(c.created_at, cutoff)),
+        )
+        newest = self._store(pager, first=True)
+        if self.known_count() != pager.last_total_count:
+            self._store(pager.reread_ties(), first=False)  # a tie split at a page boundary
+        self.pages_read += pager.pages_read
+        if newest is not None:
+            self._db.execute("UPDATE teams SET read_down_to = ? WHERE id = ?", (newest, self.team))
+        return self.known_count() == pager.last_total_count
+
+    def _store(self, contacts: Iterable[Contact], *, first: bool) -> str | None:
+        """Keep contacts read from the team; the newest createdAt among them."""
+        newest: str | None = None
+        batch: list[Contact] = []
+        for contact in contacts:
+            if newest is None or created_before(newest, contact.created_at):
+                newest = contact.created_at
+            batch.append(contact)
+            if len(batch) >= 500:
+                self._keep(batch)
+                batch = []
+        self._keep(batch)
+        return newest if first else None
+
+    def _keep(self, contacts: list[Contact]) -> None:
+        if not contacts:
+            return
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            "INSERT INTO contacts (team, id, created_at, data, read_in) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (team, id) DO UPDATE SET data = excluded.data, present = 1,"
+            " read_in = excluded.read_in, created_at = excluded.created_at",
+            [
+                (self.team, c.id, c.created_at, c.model_dump_json(by_alias=True), self.run)
+                for c in contacts
+            ],
+        )
+        self._db.executemany(
+            "DELETE FROM keys WHERE team = ? AND contact = ?", [(self.team, c.id) for c in contacts]
+        )
+        self._db.executemany(
+            "INSERT OR IGNORE INTO keys (team, key, contact) VALUES (?, ?, ?)",
+            [
+                (self.team, key, c.id)
+                for c in contacts
+                for key in contact_keys(c, ALL_KEYS, self.region)
+            ],
+        )
+        self._db.execute("COMMIT")
+
+    def _clear(self) -> None:
+        """Forget the contacts read before (not the hashes of what was written to them)."""
+        self._db.execute("BEGIN")
+        self._db.execute("DELETE FROM keys WHERE team = ?", (self.team,))
+        self._db.execute("DELETE FROM contacts WHERE team = ? AND written IS NULL", (self.team,))
+        self._db.execute(
+            "UPDATE contacts SET data = NULL, read_in = NULL, present = 0 WHERE team = ?",
+            (self.team,),
+        )
+        self._db.execute("COMMIT")
+
+    def _rekey(self) -> None:
+        """Stored numbers without a country code read with this run's region."""
+        self._db.execute("UPDATE teams SET region = ? WHERE id = ?", (self.region, self.team))
+        self._keep(
+            [Contact.model_validate_json(d) for (d,) in self._db.execute(
+                "SELECT data FROM contacts WHERE team = ? AND data IS NOT NULL", (self.team,)
+            ).fetchall()]
+        )  # fmt: skip
+
+    # -- asking it --------------------------------------------------------------------
+
+    def lookup(self, keys: Mapping[int, Keys]) -> dict[int, list[str]]:
+        """Row → ids of the contacts that share one of its keys (only rows with any)."""
+        wanted = sorted({key for row_keys in keys.values() for key in row_keys}, key=str)
+        ids: dict[Key, list[str]] = {}
+        items = iter(wanted)
+        while batch := list(islice(items, 500)):
+            marks = ", ".join("?" * len(batch))
+            for key, contact in self._db.execute(
+                f"SELECT key, contact FROM keys WHERE team = ? AND key IN ({marks})",
+                [self.team, *batch],
+            ):
+                ids.setdefault(key, []).append(contact)
+        found: dict[int, list[str]] = {}
+        for row, row_keys in keys.items():
+            matched = list(dict.fromkeys(c for key in row_keys for c in ids.get(key, ())))
+            if matched:
+                found[row] = matched
+        return found
+
+    def contact(self, contact_id: str) -> tuple[Contact | None, bool]:
+        """The contact as last read, and whether this run read it (None: never read)."""
+        row = self._db.execute(
+            "SELECT data, read_in FROM contacts WHERE team = ? AND id = ?", (self.team, contact_id)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None, False
+        return Contact.model_validate_json(row[0]), row[1] == self.run
+
+    def written(self, contact_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT written FROM contacts WHERE team = ? AND id = ?", (self.team, contact_id)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def remember(self, contacts: Iterable[tuple[str, Keys, str | None, Contact | None]]) -> None:
+        """Contacts this run wrote: id, keys, hash of the body written, and the contact
+        as echowin now has it (when known). The read-down-to point does not move: the
+        next run still reads what others made meanwhile."""
+        rows = list(contacts)
+        if not rows:
+            return
+        self._db.execute("BEGIN")
+        for contact_id, keys, written, stored in rows:
+            data = None if stored is None else stored.model_dump_json(by_alias=True)
+            self._db.execute(
+                "INSERT INTO contacts (team, id, created_at, data, read_in, written)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (team, id) DO UPDATE SET"
+                " written = coalesce(excluded.written, written), present = 1,"
+                " data = coalesce(excluded.data, data),"
+                " read_in = coalesce(excluded.read_in, read_in)",
+                (
+                    self.team,
+                    contact_id,
+                    None if stored is None else stored.created_at,
+                    data,
+                    None if stored is None else self.run,
+                    written,
+                ),
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO keys (team, key, contact) VALUES (?, ?, ?)",
+                [(self.team, key, contact_id) for key in keys],
+            )
+        self._db.execute("COMMIT")
+
+
+def _exists(api: ContactsApi, contact_id: str) -> bool:
+    try:
+        api.get_contact(contact_id)
+    except NotFound:
+        return False
+    return True
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

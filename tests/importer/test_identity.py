@@ -1,0 +1,305 @@
+"""Row identity: an import never creates a contact twice, whatever changed; upsert and update.
+
+Every test runs against a real sandbox over HTTP, each on a team of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bulk_sync.client import EchowinClient
+from bulk_sync.config import ApiKey, ApiSettings
+from bulk_sync.errors import ConfigError
+from bulk_sync.importer import ImportOptions, ImportResult, import_file
+from bulk_sync.sandbox import RunningSandbox
+from tests.client.conftest import client_for
+from tests.conftest import Team
+
+from .conftest import all_contacts, read_report, write_csv
+
+HEADER = ["First", "Last", "Phone", "Email", "Tags", "Company"]
+MAPPING = """\
+fields: {firstName: First, lastName: Last, number: Phone, email: Email}
+tags: {column: Tags, split: ";"}
+customFields: {company: Company}
+"""
+
+
+def lead(i: int, **changes: str) -> list[str]:
+    row = {"First": f"Ann{i}", "Last": "Lee", "Phone": f"+1212555{i:04d}",
+           "Email": f"ann{i}@example.com", "Tags": "lead", "Company": f"Acme {i}"}  # fmt: skip
+    row.update(changes)
+    return [row[h] for h in HEADER]
+
+
+def run(
+    client: EchowinClient,
+    tmp: Path,
+    rows: list[list[str]],
+    *,
+    name: str,
+    mapping: str = MAPPING,
+    state: str = "state",
+    **options: Any,
+) -> tuple[ImportResult, list[dict[str, Any]]]:
+    source = write_csv(tmp / f"{name}.csv", [HEADER, *rows])
+    (tmp / f"{name}.yaml").write_text(mapping)
+    result = import_file(
+        ImportOptions(source, tmp / f"{name}.yaml", report_dir=tmp / name,
+                      state_dir=tmp / state, **options),
+        client,
+        env={},
+    )  # fmt: skip
+    assert result.error is None, result.error
+    return result, read_report(tmp / name / "results.csv")
+
+
+def numbers(team: Team) -> Counter[str]:
+    return Counter(c["number"] for c in all_contacts(team))
+
+
+def test_nothing_that_changes_between_runs_creates_a_contact_twice(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    rows = [lead(i) for i in range(30)]
+    first, _ = run(client, tmp_path, rows, name="first")
+    assert first.counts["created"] == 30
+
+    # a changed mapping (a new job): every row is found in the team and skipped
+    remapped = MAPPING.replace("firstName: First", "firstName: {column: First, transform: upper}")
+    again, results = run(client, tmp_path, rows, name="remapped", mapping=remapped)
+    assert again.counts["skipped"] == 30 and again.counts["created"] == 0
+    stored = {c["number"]: c["id"] for c in all_contacts(team)}
+    assert all(r["_error"] == "already in echowin" for r in results)
+    assert {r["_contact_id"] for r in results} == set(stored.values())
+
+    # another region (these numbers carry their country code), another match key,
+    # a new state directory (no index, no journal)
+    region, _ = run(client, tmp_path, rows, name="region", region="GB")
+    email, _ = run(client, tmp_path, rows, name="email", match=("email",))
+    elsewhere, _ = run(client, tmp_path, rows, name="elsewhere", state="other-state")
+    for result in (region, email, elsewhere):
+        assert result.counts["skipped"] == 30 and result.counts["created"] == 0
+
+    # the file grew: only the new rows are created
+    grown, results = run(client, tmp_path, [*rows, *(lead(i) for i in range(30, 45))], name="grown")
+    assert grown.counts["created"] == 15 and grown.counts["skipped"] == 30
+    assert set(numbers(team).values()) == {1} and len(numbers(team)) == 45
+
+
+def test_contacts_typed_without_a_country_code_are_found(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    """echowin keeps a number as typed in its UI (cleaned of punctuation, nothing added)."""
+    typed = team.create(number="(212) 555-0007", firstName="Typed")
+    result, results = run(client, tmp_path, [lead(7), lead(8)], name="in")
+    assert result.counts == {**result.counts, "created": 1, "skipped": 1}
+    assert results[0]["_status"] == "skipped" and results[0]["_contact_id"] == typed["id"]
+
+
+def test_a_key_shared_by_several_contacts_is_rejected_never_guessed(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    a = team.create(number="+12125550001")
+    b = team.create(number="+12125550001")
+    for mode in ("create", "upsert"):
+        result, (row,) = run(client, tmp_path, [lead(1)], name=mode, mode=mode)
+        assert row["_status"] == "rejected"
+        assert row["_error"] == (
+            f"ambiguous match: 2 contacts in echowin have this number (ids {b['id']}, {a['id']})"
+        ) or row["_error"] == (
+            f"ambiguous match: 2 contacts in echowin have this number (ids {a['id']}, {b['id']})"
+        )
+        assert result.exit_code == 1
+    assert len(all_contacts(team)) == 2
+
+
+def test_upsert_updates_what_changed_merges_tags_and_keeps_blanks(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    run(client, tmp_path, [lead(i) for i in range(4)], name="first")
+    by_number = {c["number"]: c for c in all_contacts(team)}
+    # someone tags a contact in echowin's UI
+    vip = by_number["+12125550001"]
+    team.http.put(f"/api/v1/contacts/{vip['id']}", json={"tagNames": ["lead", "VIP"]})
+
+    edited = [
+        lead(0),  # the same
+        lead(1, Tags="customer"),  # a new tag: merged with lead and VIP
+        lead(2, First="Annie", Company=""),  # a new name; an empty company cell
+        lead(3, Email=""),  # an empty email cell
+        lead(4),  # new
+    ]
+    result, results = run(client, tmp_path, edited, name="upsert", mode="upsert")
+    statuses = [r["_status"] for r in results]
+    assert statuses == ["unchanged", "updated", "updated", "unchanged", "created"]
+    after = {c["number"]: c for c in all_contacts(team)}
+    assert len(after) == 5
+    assert sorted(t["name"] for t in after["+12125550001"]["tags"]) == [
+        "Customer",
+        "Lead",
+        "VIP",
+    ]  # the team spells them so
+    assert after["+12125550002"]["firstName"] == "Annie"
+    assert after["+12125550002"]["customFields"] == {"company": "Acme 2"}  # blank kept
+    assert after["+12125550003"]["email"] == "ann3@example.com"  # blank kept
+    assert result.summary["updated"] == 2 and result.summary["unchanged"] == 2
+
+    # --overwrite-blanks: the empty cells clear what they map to
+    again, _ = run(client, tmp_path, edited, name="blanks", mode="upsert", overwrite_blanks=True)
+    after = {c["number"]: c for c in all_contacts(team)}
+    assert after["+12125550002"]["customFields"] == {}
+    assert after["+12125550003"]["email"] is None
+    assert again.counts["updated"] == 2
+
+
+def test_an_identical_upsert_sends_no_writes_and_update_mode_creates_nothing(
+    sandbox: RunningSandbox, team: Team, tmp_path: Path
+) -> None:
+    rows = [lead(i) for i in range(20)]
+    with client_for(sandbox, team) as client:
+        run(client, tmp_path, rows, name="first")
+    with client_for(sandbox, team) as client:
+        result, _ = run(client, tmp_path, rows, name="same", mode="upsert")
+        assert result.counts["unchanged"] == 20
+        assert client.stats.by_status.keys() == {200}  # reads only: no 201, no PUT
+        methods = result.summary["requests"]
+        assert methods <= 10
+    with client_for(sandbox, team) as client:
+        changed = [lead(i, First=f"Bo{i}") for i in range(20, 25)] + [lead(3, First="Cy")]
+        result, results = run(client, tmp_path, changed, name="update", mode="update")
+    assert [r["_status"] for r in results] == ["skipped"] * 5 + ["updated"]
+    assert results[0]["_error"] == "not found: no contact in echowin has this number"
+    assert len(all_contacts(team)) == 20
+    assert {c["firstName"] for c in all_contacts(team)} >= {"Cy"}
+
+
+def test_a_nightly_upsert_sends_only_the_changed_rows(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    """The hash of what was written last tells an unchanged row without a comparison."""
+    rows = [lead(i) for i in range(50)]
+    run(client, tmp_path, rows, name="night1", mode="upsert")
+    rows[7] = lead(7, Company="Globex")
+    before = client.stats.requests
+    result, _ = run(client, tmp_path, [*rows, lead(50)], name="night2", mode="upsert")
+    assert result.counts["created"] == 1 and result.counts["updated"] == 1
+    assert result.counts["unchanged"] == 49
+    # the index read only what is new; one GET for the changed contact, one PUT, one bulk
+    assert client.stats.requests - before < 15
+    assert {c["customFields"]["company"] for c in all_contacts(team)} >= {"Globex"}
+
+
+def test_full_compare_reads_the_team_and_catches_an_edit_made_in_echowin(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    rows = [lead(i) for i in range(5)]
+    run(client, tmp_path, rows, name="first", mode="upsert")
+    contact = next(c for c in all_contacts(team) if c["number"] == "+12125550002")
+    team.http.put(f"/api/v1/contacts/{contact['id']}", json={"firstName": "Edited"})
+    trusting, _ = run(client, tmp_path, rows, name="trusting", mode="upsert")
+    assert trusting.counts["unchanged"] == 5  # what we wrote has not changed: left alone
+    compared, _ = run(client, tmp_path, rows, name="compared", mode="upsert", full_compare=True)
+    assert compared.counts["updated"] == 1 and compared.counts["unchanged"] == 4
+    assert {c["firstName"] for c in all_contacts(team)} == {f"Ann{i}" for i in range(5)}
+
+
+def test_tags_mode_replace_makes_the_rows_tags_the_only_ones(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    run(client, tmp_path, [lead(1, Tags="lead;old")], name="first")
+    replace = MAPPING + "tags_mode: replace\n"
+    run(client, tmp_path, [lead(1, Tags="new")], name="again", mapping=replace, mode="upsert")
+    (contact,) = all_contacts(team)
+    assert [t["name"] for t in contact["tags"]] == ["new"]
+
+
+def test_a_small_file_into_a_large_team_searches_instead_of_reading_it(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    for start in range(0, 3000, 100):
+        team.http.post("/api/v1/contacts/bulk", json={"contacts": [
+            {"number": f"+1646555{i:04d}"} for i in range(start, start + 100)]})  # fmt: skip
+    team.create(number="+12125550001")
+    result, results = run(client, tmp_path, [lead(1), lead(2)], name="in")
+    assert result.summary["lookup"]["kind"] == "search"
+    assert [r["_status"] for r in results] == ["skipped", "created"]
+    assert result.summary["lookup"]["pages_read"] == 0
+
+
+def test_allow_duplicates_creates_every_row_and_only_in_create_mode(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    run(client, tmp_path, [lead(1)], name="first")
+    result, _ = run(client, tmp_path, [lead(1)], name="again", allow_duplicates=True)
+    assert result.counts["created"] == 1 and result.summary["lookup"]["kind"] == "none"
+    assert numbers(team)["+12125550001"] == 2
+    with pytest.raises(ConfigError, match=r"--allow-duplicates .* --mode create only"):
+        run(client, tmp_path, [lead(1)], name="bad", allow_duplicates=True, mode="upsert")
+
+
+def cli_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BULK_SYNC_STATE_DIR": str(folder / "state")}
+    return subprocess.run(
+        [sys.executable, "-m", "bulk_sync", "import", *args, "--sandbox", "--quiet"],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_the_sandbox_twice_in_one_folder_never_doubles(tmp_path: Path) -> None:
+    """The in-process sandbox takes a new port every run: the job is its database."""
+    root = Path(__file__).parents[2]
+    args = [str(root / "samples" / "leads.csv"), "--mapping", str(root / "mappings/leads.yaml")]
+    first = cli_in(tmp_path, *args)
+    assert first.returncode == 1, first.stderr  # the sample has rejected rows
+    (tmp_path / "state").rename(tmp_path / "old-state")  # even with the journal gone
+    second = cli_in(tmp_path, *args)
+    assert second.returncode == 1, second.stderr
+    with sqlite3.connect(tmp_path / ".bulk-sync" / "sandbox.db") as db:
+        total, distinct = db.execute(
+            "SELECT count(*), count(DISTINCT number) FROM contacts"
+        ).fetchone()
+    assert total == distinct == 216
+
+
+def test_reconciling_matches_numbers_echowin_stored_otherwise_and_lost_answers(
+    sandbox: RunningSandbox, team: Team, tmp_path: Path
+) -> None:
+    """A stand-in in front of the sandbox: it sends each number as a national number
+    (echowin may store numbers "cleaned" otherwise than sent) and loses the answer of
+    every other bulk request after the sandbox committed it."""
+    inner = httpx.HTTPTransport()
+
+    class Garbling(httpx.BaseTransport):
+        bulks = 0
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/contacts/bulk"):
+                body = request.read().replace(b'"+1', b'"')  # +12125550001 -> 2125550001
+                request = httpx.Request(request.method, request.url, headers=request.headers,
+                                        content=body)  # fmt: skip
+                request.headers["content-length"] = str(len(body))
+                Garbling.bulks += 1
+                if Garbling.bulks % 2:
+                    inner.handle_request(request).read()
+                    raise httpx.ReadTimeout("answer lost", request=request)
+            return inner.handle_request(request)
+
+    rows = [lead(i) for i in range(250)]
+    settings = ApiSettings(sandbox.url, ApiKey(team.api_key))
+    timeout = httpx.Timeout(5.0, read=0.2)  # a lost answer is given 0.2 s to commit
+    with EchowinClient(settings, limits=None, transport=Garbling(), timeout=timeout) as client:
+        result, results = run(client, tmp_path, rows, name="in")
+    stored = numbers(team)
+    assert len(stored) == 250 and set(stored.values()) == {1}
+    assert result.counts["created"] == 250
+    assert {r["_contact_id"] for r in results} == {c["id"] for c in all_contacts(team)}
