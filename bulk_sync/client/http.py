@@ -8,7 +8,7 @@ request. httpx's exceptions are translated here and nowhere else.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableSet, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -124,6 +124,7 @@ class EchowinClient:
         sort_by: str = "createdAt",
         sort_order: str = "asc",
         stop: Callable[[m.Contact], bool] | None = None,
+        seen: MutableSet[str] | None = None,
     ) -> ContactPager:
         """Every contact, 100 a page, each once (oldest first by default; `sort_order="desc"`
         with a `stop` rule reads the newest down to a point)."""
@@ -137,6 +138,7 @@ class EchowinClient:
                 tag_ids=tag_ids,
             ),
             stop=stop,
+            seen=seen,
         )
 
     def get_contact(self, contact_id: str) -> m.ContactWithContext:

@@ -14,12 +14,49 @@ Listing is by offset over a sort that has ties (a bulk of 100 contacts shares on
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableSet
+from dataclasses import dataclass, field
 
 from ..errors import PaginationError
 from .models import Contact, ContactPage
 
 PAGE_SIZE = 100
+
+
+class _Forgetful(MutableSet[str]):
+    """Remembers nothing: every contact is new to it."""
+
+    def __contains__(self, item: object) -> bool:
+        return False
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def add(self, value: str) -> None:
+        pass
+
+    def discard(self, value: str) -> None:
+        pass
+
+
+NO_MEMORY: MutableSet[str] = _Forgetful()
+
+
+@dataclass
+class _Tie:
+    """Contacts sharing one `createdAt` across a page boundary: the pages they sit on,
+    how many places they fill there (fixed while no one writes before them), and the
+    ids seen so far. Complete when as many ids are seen as there are places."""
+
+    pages: dict[int, int] = field(default_factory=dict)  # page → places the tie fills
+    ids: set[str] = field(default_factory=set)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.ids) >= sum(self.pages.values())
 
 
 class ContactPager:
@@ -28,7 +65,9 @@ class ContactPager:
     Stops on an empty page, after the last page the server announced,
     or at the first contact for which `stop` is true (that one is not yielded).
     Refuses a page whose contacts are exactly the previous page's (a server
-    ignoring `page` would otherwise loop forever).
+    ignoring `page` would otherwise loop forever). `seen` keeps the ids yielded
+    (a set by default); a caller that stores contacts idempotently on disk passes
+    `seen=NO_MEMORY` so that memory does not grow with the team.
     """
 
     def __init__(
@@ -36,17 +75,19 @@ class ContactPager:
         fetch: Callable[[int], ContactPage],
         *,
         stop: Callable[[Contact], bool] | None = None,
+        seen: MutableSet[str] | None = None,
     ) -> None:
         self._fetch = fetch
         self._stop = stop
         self.total_count: int | None = None  # as the first page said
         self.last_total_count: int | None = None  # as the latest page said
         self.pages_read = 0
-        self.seen: set[str] = set()
-        self._tied_pages: set[int] = set()  # pages on either side of a split tie
+        self.seen: MutableSet[str] = set() if seen is None else seen
+        self._ties: dict[str, _Tie] = {}  # createdAt → a tie split by a page boundary
 
     def __iter__(self) -> Iterator[Contact]:
-        page, previous, last_moment = 1, None, None
+        page, previous = 1, None
+        last: list[Contact] = []
         while True:
             result = self._read(page)
             ids = [c.id for c in result.data]
@@ -56,8 +97,7 @@ class ContactPager:
                 raise PaginationError(
                     f"page {page} repeats page {page - 1}", method="GET", path="/api/v1/contacts"
                 )
-            if last_moment is not None and result.data[0].created_at == last_moment:
-                self._tied_pages |= {page - 1, page}
+            self._note_ties(page, last, result.data)
             for contact in result.data:
                 if self._stop is not None and self._stop(contact):
                     return
@@ -66,19 +106,44 @@ class ContactPager:
                     yield contact
             if page >= result.pagination.total_pages:
                 return
-            previous, last_moment, page = ids, result.data[-1].created_at, page + 1
+            previous, last, page = ids, result.data, page + 1
 
-    def reread_ties(self, rounds: int = 3) -> Iterator[Contact]:
-        """Contacts not seen yet on the pages around split ties, read again `rounds`
-        times (each read may order a tie afresh); nothing when no tie was split."""
-        for _ in range(rounds if self._tied_pages else 0):
-            for page in sorted(self._tied_pages):
-                for contact in self._read(page).data:
-                    if self._stop is not None and self._stop(contact):
-                        break
-                    if contact.id not in self.seen:
-                        self.seen.add(contact.id)
-                        yield contact
+    def _note_ties(self, page: int, before: list[Contact], now: list[Contact]) -> None:
+        """A tie across the boundary between the page `before` and this one."""
+        moment = now[0].created_at
+        if not before or moment is None or before[-1].created_at != moment:
+            return
+        tie = self._ties.setdefault(moment, _Tie())
+        for number, contacts in ((page - 1, before), (page, now)):
+            tied = [c.id for c in contacts if c.created_at == moment]
+            tie.pages[number] = len(tied)
+            tie.ids.update(tied)
+
+    def reread_ties(self, done: Callable[[], bool] = lambda: False,
+                    rounds: int = 30) -> Iterator[Contact]:  # fmt: skip
+        """Contacts of split ties not seen yet: the pages of each tie not complete are
+        read again (each read may order a tie afresh) until every tie is complete or
+        `done()` says enough, at most `rounds` times."""
+        for _ in range(rounds):
+            pending = [(m, t) for m, t in self._ties.items() if not t.complete]
+            if not pending or done():
+                return
+            for moment, tie in pending:
+                for page in sorted(tie.pages):
+                    for contact in self._read(page).data:
+                        if contact.created_at != moment or contact.id in tie.ids:
+                            continue
+                        tie.ids.add(contact.id)
+                        if self._stop is not None and self._stop(contact):
+                            continue
+                        if contact.id not in self.seen:
+                            self.seen.add(contact.id)
+                            yield contact
+
+    @property
+    def complete(self) -> bool:
+        """Every tie split by a page boundary was seen whole."""
+        return all(tie.complete for tie in self._ties.values())
 
     def _read(self, page: int) -> ContactPage:
         result = self._fetch(page)

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableSet, Sequence
 from typing import Protocol
 
 from ..client.models import (
@@ -44,6 +44,7 @@ class ContactsApi(Protocol):
         sort_by: str = "createdAt",
         sort_order: str = "asc",
         stop: Callable[[Contact], bool] | None = None,
+        seen: MutableSet[str] | None = None,
     ) -> ContactPager: ...
 
     def get_contact(self, contact_id: str) -> ContactWithContext: ...

@@ -246,8 +246,7 @@ class Pusher:
                     return
 
         match(pager)
-        if len(found) < len(contacts):
-            match(pager.reread_ties())
+        match(pager.reread_ties(lambda: len(found) == len(contacts)))
         self._last_total = pager.last_total_count
         return found
 

@@ -24,7 +24,7 @@ from itertools import islice
 from pathlib import Path
 
 from ..client.models import Contact
-from ..client.pagination import created_before
+from ..client.pagination import NO_MEMORY, created_before
 from ..errors import ConfigError, NotFound
 from .api import ContactsApi
 from .keys import Key, Keys, contact_keys
@@ -162,21 +162,40 @@ class TeamIndex:
             return
 
     def _read(self, api: ContactsApi, cutoff: str | None) -> bool:
-        """Contacts newest first, down to `cutoff` (None: all); True when the count
-        known afterwards equals the team's."""
+        """Contacts newest first down to `cutoff`, or (None) the whole team oldest
+        first (contacts others add meanwhile land at the end: the pages read do not
+        shift). True when the count adds up: the contacts known up to the newest one
+        when the read began are exactly as many as the team had then."""
+        head = api.list_contacts(page=1, limit=1)  # the newest contact now, and the count
+        self.pages_read += 1
+        began_with = head.pagination.total_count
+        boundary = head.data[0].created_at if head.data else None
         pager = api.iter_contacts(
-            sort_order="desc",
+            sort_order="asc" if cutoff is None else "desc",
             stop=None if cutoff is None else (lambda c: created_before(c.created_at, cutoff)),
+            seen=NO_MEMORY,  # contacts are kept idempotently: memory stays flat
         )
-        newest = self._store(pager, first=True)
-        if self.known_count() != pager.last_total_count:
-            self._store(pager.reread_ties(), first=False)  # a tie split at a page boundary
+        newest = self._store(pager)
+        # a tie split at a page boundary may have hidden contacts: read it again
+        self._store(pager.reread_ties(lambda: self._known_up_to(boundary) >= began_with))
         self.pages_read += pager.pages_read
         if newest is not None:
             self._db.execute("UPDATE teams SET read_down_to = ? WHERE id = ?", (newest, self.team))
-        return self.known_count() == pager.last_total_count
+        return self._known_up_to(boundary) == began_with and self.known_count() <= (
+            pager.last_total_count or 0
+        )
 
-    def _store(self, contacts: Iterable[Contact], *, first: bool) -> str | None:
+    def _known_up_to(self, created_at: str | None) -> int:
+        """Contacts known to be in the team, made no later than `created_at`."""
+        if created_at is None:
+            return 0
+        (n,) = self._db.execute(
+            "SELECT count(*) FROM contacts WHERE team = ? AND present AND created_at <= ?",
+            (self.team, created_at),
+        ).fetchone()
+        return int(n)
+
+    def _store(self, contacts: Iterable[Contact]) -> str | None:
         """Keep contacts read from the team; the newest createdAt among them."""
         newest: str | None = None
         batch: list[Contact] = []
@@ -184,11 +203,11 @@ class TeamIndex:
             if newest is None or created_before(newest, contact.created_at):
                 newest = contact.created_at
             batch.append(contact)
-            if len(batch) >= 500:
+            if len(batch) >= 100:  # a page: what is kept counts at once
                 self._keep(batch)
                 batch = []
         self._keep(batch)
-        return newest if first else None
+        return newest
 
     def _keep(self, contacts: list[Contact]) -> None:
         if not contacts:

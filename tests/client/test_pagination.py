@@ -47,3 +47,26 @@ def test_a_server_that_ignores_page_is_refused() -> None:
         with pytest.raises(PaginationError, match="page 2 repeats page 1"):
             list(pager)
         assert pager.pages_read == 2
+
+
+def test_under_unstable_ties_the_pager_rereads_split_ties_until_each_is_whole() -> None:
+    """Bulks of 100 share one createdAt and come back in a fresh order on every request;
+    30 singles first make every bulk straddle a page boundary."""
+    from bulk_sync.sandbox import SandboxSettings, running_sandbox
+    from tests.client.conftest import client_for
+    from tests.conftest import team_on
+
+    settings = SandboxSettings(rate_limits=False, unstable_ties=True, tie_seed=5)
+    with running_sandbox(settings) as server, team_on(server) as team:
+        for i in range(30):
+            team.create(number=f"+1555{i:07d}")
+        for start in range(30, 1030, 100):
+            team.http.post("/api/v1/contacts/bulk", json={"contacts": [
+                {"number": f"+1555{i:07d}"} for i in range(start, start + 100)]})  # fmt: skip
+        with client_for(server, team) as client:
+            pager = client.iter_contacts()
+            first_pass = [c.id for c in pager]
+            assert len(first_pass) < 1030  # ties split at page boundaries hid some
+            again = [c.id for c in pager.reread_ties()]
+            assert pager.complete
+            assert len(first_pass) + len(again) == len(set(first_pass + again)) == 1030

@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,9 @@ from bulk_sync.client import EchowinClient
 from bulk_sync.config import ApiKey, ApiSettings
 from bulk_sync.errors import ConfigError
 from bulk_sync.importer import ImportOptions, ImportResult, import_file
-from bulk_sync.sandbox import RunningSandbox
+from bulk_sync.sandbox import RunningSandbox, SandboxSettings, running_sandbox
 from tests.client.conftest import client_for
-from tests.conftest import Team
+from tests.conftest import Team, team_on
 
 from .conftest import all_contacts, read_report, write_csv
 
@@ -294,6 +295,9 @@ def test_reconciling_matches_numbers_echowin_stored_otherwise_and_lost_answers(
                     raise httpx.ReadTimeout("answer lost", request=request)
             return inner.handle_request(request)
 
+        def close(self) -> None:
+            inner.close()
+
     rows = [lead(i) for i in range(250)]
     settings = ApiSettings(sandbox.url, ApiKey(team.api_key))
     timeout = httpx.Timeout(5.0, read=0.2)  # a lost answer is given 0.2 s to commit
@@ -303,3 +307,52 @@ def test_reconciling_matches_numbers_echowin_stored_otherwise_and_lost_answers(
     assert len(stored) == 250 and set(stored.values()) == {1}
     assert result.counts["created"] == 250
     assert {r["_contact_id"] for r in results} == {c["id"] for c in all_contacts(team)}
+
+
+def test_under_unstable_ties_and_a_busy_team_every_row_is_found_exactly_once(
+    tmp_path: Path,
+) -> None:
+    """A database without a tie-breaker orders a bulk's contacts afresh on every list
+    request, and pages split those ties; meanwhile someone else keeps creating contacts.
+    The index still finds every existing contact, and every batch is reconciled exactly."""
+    settings = SandboxSettings(rate_limits=False, unstable_ties=True, tie_seed=11)
+    with running_sandbox(settings) as server, team_on(server) as team:
+        for i in range(50):  # singles first: the bulks after them straddle page boundaries
+            team.create(number=f"+1646555{i:04d}")
+        for start in range(50, 2550, 100):
+            response = team.http.post("/api/v1/contacts/bulk", json={"contacts": [
+                {"number": f"+1646555{i:04d}"} for i in range(start, start + 100)]})  # fmt: skip
+            assert response.json()["summary"]["created"] == 100
+        existing = [f"+1646555{i:04d}" for i in range(0, 2550, 17)]  # 150, across every tie
+        rows = [lead(i, Phone=number) for i, number in enumerate(existing)]
+        rows += [lead(i) for i in range(1000, 1250)]  # 250 new
+        stop = threading.Event()
+
+        def someone_else() -> None:
+            with httpx.Client(base_url=server.url, headers={"X-API-Key": team.api_key}) as other:
+                n = 0
+                while not stop.is_set():
+                    other.post("/api/v1/contacts", json={"number": f"+1718555{n:04d}"})
+                    stop.wait(0.02)
+                    n += 1
+
+        thread = threading.Thread(target=someone_else)
+        thread.start()
+        try:
+            with client_for(server, team) as client:
+                result, results = run(client, tmp_path, rows, name="in")
+        finally:
+            stop.set()
+            thread.join()
+        # stable ties again, so that the test's own paging sees each contact once
+        calm = httpx.put(f"{server.url}/_sandbox/settings", json={"unstable_ties": False},
+                         headers=server.admin_headers)  # fmt: skip
+        assert calm.status_code == 200, calm.text
+        assert result.counts["skipped"] == 150 and result.counts["created"] == 250
+        stored = numbers(team)
+        assert [n for n, k in stored.items() if k > 1] == []
+        # 26 pages, and the pages of each tie split by a page boundary read again until it
+        # is seen whole (each read orders a tie afresh: about 6 reads a tie here)
+        assert result.summary["lookup"]["pages_read"] < 400
+        by_number = {c["number"]: c["id"] for c in all_contacts(team)}
+        assert all(r["_contact_id"] == by_number[r["Phone"]] for r in results)

@@ -6,7 +6,7 @@ not need raise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableSet, Sequence
 
 from bulk_sync.client.models import (
     Assignment,
@@ -61,8 +61,9 @@ class StandIn:
         sort_by: str = "createdAt",
         sort_order: str = "asc",
         stop: Callable[[Contact], bool] | None = None,
+        seen: MutableSet[str] | None = None,
     ) -> ContactPager:
-        return ContactPager(lambda page: self.list_contacts(page=page), stop=stop)
+        return ContactPager(lambda page: self.list_contacts(page=page), stop=stop, seen=seen)
 
     def get_contact(self, contact_id: str) -> ContactWithContext:
         raise NotImplementedError
