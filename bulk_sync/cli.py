@@ -501,12 +501,14 @@ def _print_result(result: ImportResult, quiet: bool) -> None:
     out.print("  " + (", ".join(parts) or "nothing to do"))
     if result.plan is not None:
         plan = result.plan
+        up_to = ""
         if plan.lookup is not None:
             out.print(f"  finding rows already in echowin: {plan.lookup.describe()}")
+            up_to = "" if plan.lookup.kind == "none" else "up to "  # less what echowin has
         calls = ", ".join(f"{n} {k.upper()}" for k, n in plan.calls.items() if n)
         tags = f"; {len(plan.tags_to_create)} new tags" if plan.tags_to_create else ""
         out.print(
-            f"  a real run would create {plan.contacts} contacts{tags} in {calls} requests,"
+            f"  a real run would create {up_to}{plan.contacts} contacts{tags} in {calls} requests,"
             f" taking at least {_duration(plan.minimum_s)} under echowin's rate limits"
         )
     s = result.summary

@@ -60,3 +60,12 @@ def test_readme_client_example_names_real_things() -> None:
     assert hasattr(EchowinClient, "bulk_create") and hasattr(EchowinClient, "iter_contacts")
     assert models.NewContact(number="+15551234567", first_name="Ann").number
     assert callable(ApiSettings.resolve)
+
+
+def test_every_import_flag_the_readme_names_exists() -> None:
+    import typer.main
+
+    command = typer.main.get_command(app).commands["import"]  # type: ignore[attr-defined]
+    flags = {opt for param in command.params for opt in param.opts}
+    named = set(re.findall(r"`(--[a-z][a-z-]+)", README.split("## The sandbox")[0]))
+    assert named and named <= flags, named - flags

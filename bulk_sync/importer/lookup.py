@@ -44,8 +44,14 @@ class LookupPlan:
     minutes: float  # at least, under echowin's limits
 
     def describe(self) -> str:
-        calls = ", ".join(f"{n} {k.upper()}" for k, n in self.requests.items() if n) or "none"
-        return f"{self.kind} ({self.reason}; {calls} requests, at least {self.minutes:.1f} min)"
+        calls = ", ".join(f"{n} {k.upper()}" for k, n in self.requests.items() if n) or "no"
+        text = f"{self.kind}: {self.reason} ({calls} requests, at least {self.minutes:.1f} min)"
+        if self.kind != "none":
+            text += (
+                "; --allow-duplicates would save these, but then every row is created, "
+                "even one already in echowin"
+            )
+        return text
 
 
 def plan_lookup(
