@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..client import EchowinClient
+from ..client.models import Contact
 from ..config import RateLimits, resolve_region
 from ..errors import ApiError, ConfigError, InputError, Interrupted, NotFound
 from ..mapping import Mapping, load_mapping
@@ -463,6 +464,7 @@ class _Run:
         self._writer = writer
         self._identity = identity
         self._sending: dict[int, tuple[Keys, str]] = {}  # row → keys, body: in the batch
+        self._written: list[tuple[str, Keys, str, Contact | None]] = []  # for the index
         self._job = job
         self._should_stop = should_stop
         self.confirmed_earlier = 0  # rows an earlier run created (from the journal)
@@ -526,6 +528,7 @@ class _Run:
             self._waiting.append((row, line, outcome))
             if len(self._batch) == BATCH_SIZE:
                 self._send()
+        self._remember()
         self._flush()
 
     def _existing(self, ids: list[str], body: str, keys: Keys) -> RowOutcome:
@@ -547,8 +550,8 @@ class _Run:
             stored=stored,
             fresh=fresh,
         )
-        if index is not None and updated.written is not None:
-            index.remember([(contact_id, keys, updated.written, updated.contact)])
+        if updated.written is not None:
+            self._written.append((contact_id, keys, updated.written, updated.contact))
         return updated.outcome
 
     def _plan(self, tag_names: list[str] | None) -> None:
@@ -571,21 +574,27 @@ class _Run:
                 raise Interrupted("interrupted; re-run the same command to resume")
             outcomes = self._pusher.push(self._batch)
             self._outcomes.update(outcomes)
-            self._remember(outcomes)
+            self._made(outcomes)
             self._batch = []
             self._flush()
 
-    def _remember(self, outcomes: dict[int, RowOutcome]) -> None:
+    def _made(self, outcomes: dict[int, RowOutcome]) -> None:
         """What this batch made, in the team's index (the next run need not read it)."""
-        index, stored = self._identity.index, self._pusher.stored
+        stored = self._pusher.stored
         made = []
         for row, outcome in outcomes.items():
             keys, body = self._sending.pop(row)
             if outcome.status == "created" and outcome.contact_id:
                 digest = self._identity.rules.body_hash(json.loads(body))
                 made.append((outcome.contact_id, keys, digest, stored.pop(row, None)))
-        if index is not None:
-            index.remember(made)
+        self._written += made
+        self._remember()
+
+    def _remember(self) -> None:
+        """What this run wrote (or found as the row says), in the team's index at once."""
+        if self._identity.index is not None and self._written:
+            self._identity.index.remember(self._written)
+        self._written = []
 
     def _flush(self) -> None:
         done = 0

@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS keys (
     contact TEXT NOT NULL,
     PRIMARY KEY (team, key, contact)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS keys_by_contact ON keys (team, contact);
 CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
 """
 
@@ -70,6 +71,8 @@ class TeamIndex:
             state_dir.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode = WAL")
+            # a cache of the team, checked every run: a write lost to a power cut is read again
+            self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:

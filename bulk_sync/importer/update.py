@@ -80,9 +80,14 @@ class Updater:
         if not self._rules.full_compare and written == digest:
             return Updated(RowOutcome("unchanged", contact_id), written=digest)
         try:
-            if stored is None or not fresh:
+            if stored is None:
                 stored, fresh = self._client.get_contact(contact_id).data, True
+            # fields differ from the contact as last read: the row changed them (an edit
+            # made in echowin since to a field the row did not change is left alone)
             changes = self._changes(body, stored)
+            if "tag_ids" in changes and not fresh:  # PUT replaces tags: merge with today's
+                stored = self._client.get_contact(contact_id).data
+                changes = self._changes(body, stored)
             extras = self._extras(contact_id, body) if _has_extras(body) else {}
             if not changes and not extras:
                 return Updated(RowOutcome("unchanged", contact_id), stored, digest)
