@@ -356,3 +356,34 @@ def test_under_unstable_ties_and_a_busy_team_every_row_is_found_exactly_once(
         assert result.summary["lookup"]["pages_read"] < 400
         by_number = {c["number"]: c["id"] for c in all_contacts(team)}
         assert all(r["_contact_id"] == by_number[r["Phone"]] for r in results)
+
+
+def test_an_update_adds_the_note_assignees_and_boards_and_removes_none(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    boards = team.http.get("/api/v1/boards").json()["data"]
+    users = [u["id"] for u in team.users]
+    contact = team.create(number="+12125550001", firstName="Ann", assignUserIds=[users[0]],
+                          boardIds=[boards[0]["id"]])  # fmt: skip
+    mapping = MAPPING + "note: {column: Note}\nassignUserIds: {column: Users}\n"
+    mapping += "boardIds: {column: Boards}\n"
+    header = [*HEADER, "Note", "Users", "Boards"]
+    source = write_csv(tmp_path / "in.csv", [header, [*lead(1), "Called back", users[1],
+                                                      boards[1]["id"]]])  # fmt: skip
+    (tmp_path / "m.yaml").write_text(mapping)
+    for name in ("first", "again"):
+        result = import_file(
+            ImportOptions(source, tmp_path / "m.yaml", report_dir=tmp_path / name,
+                          state_dir=tmp_path / "state", mode="upsert", full_compare=True),
+            client, env={},
+        )  # fmt: skip
+        (row,) = read_report(tmp_path / name / "results.csv")
+        assert row["_status"] == ("updated" if name == "first" else "unchanged"), row
+    path = f"/api/v1/contacts/{contact['id']}"
+    notes = team.http.get(path).json()["data"]["notes"]
+    assert [n["note"] for n in notes] == ["Called back"]  # once, though compared twice
+    assigned = {a["userId"] for a in team.http.get(f"{path}/assignments").json()["data"]}
+    assert assigned == {users[0], users[1]}
+    on = {b["id"] for b in team.http.get(f"{path}/boards").json()["data"]}
+    assert on == {boards[0]["id"], boards[1]["id"]}
+    assert result.exit_code == 0

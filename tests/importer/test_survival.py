@@ -145,7 +145,8 @@ def test_killed_again_and_again_the_same_command_ends_exactly_once(
         for kill in range(5):
             report_dir = tmp_path / f"r{kill}"
             before = stored(slow_server, team)
-            run = cli(slow_server, team, tmp_path, "--report-dir", str(report_dir))
+            mode = ("--mode", "upsert" if kill % 2 else "create")  # either resumes the job
+            run = cli(slow_server, team, tmp_path, "--report-dir", str(report_dir), *mode)
             _wait_for(lambda b=before, r=run: stored(slow_server, team) > b or r.poll() is not None)
             time.sleep(rng.uniform(0.0, 0.5))
             run.send_signal(signal.SIGKILL)
