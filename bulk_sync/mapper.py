@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .cells import restore
 from .mapping import CONTACT_FIELDS, BoundMapping, ListSpec, Transform, ValueSpec
 from .sources import Chunk
 
@@ -51,6 +52,8 @@ def _values(frame: pd.DataFrame, spec: ValueSpec, columns: tuple[int, ...]) -> p
             if not empty.any():
                 break
             values = values.where(~empty, frame[column])
+        if values.str.startswith("'").any():  # written by an export: see cells.py
+            values = values.map(restore)
     for step in spec.transform:
         values = apply_transform(step, values)
     return values

@@ -21,6 +21,7 @@ import filelock
 import platformdirs
 
 from .errors import BulkSyncError, ConfigError
+from .files import write_atomically
 
 ENV_STATE_DIR = "BULK_SYNC_STATE_DIR"
 LOCK_NAME = "run.lock"
@@ -84,16 +85,6 @@ def _holder(state_dir: Path) -> str:
         return f"pid {info['pid']} on {info['host']}, since {info['started_at']}: {info['command']}"
     except (OSError, ValueError, KeyError, TypeError):
         return "holder unknown: it has just started, or it is stopping"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """`path` holds either its old content or all of `text`, never a part of it."""
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
 
 
 def command_line() -> str:

@@ -67,5 +67,5 @@ def test_every_import_flag_the_readme_names_exists() -> None:
 
     command = typer.main.get_command(app).commands["import"]  # type: ignore[attr-defined]
     flags = {opt for param in command.params for opt in param.opts}
-    named = set(re.findall(r"`(--[a-z][a-z-]+)", README.split("## The sandbox")[0]))
+    named = set(re.findall(r"`(--[a-z][a-z-]+)", README.split("## Exporting a backup")[0]))
     assert named and named <= flags, named - flags

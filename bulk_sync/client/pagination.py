@@ -82,6 +82,7 @@ class ContactPager:
         self.total_count: int | None = None  # as the first page said
         self.last_total_count: int | None = None  # as the latest page said
         self.pages_read = 0
+        self.shrank = False  # the count went down while reading: contacts were deleted
         self.seen: MutableSet[str] = set() if seen is None else seen
         self._ties: dict[str, _Tie] = {}  # createdAt → a tie split by a page boundary
 
@@ -148,9 +149,12 @@ class ContactPager:
     def _read(self, page: int) -> ContactPage:
         result = self._fetch(page)
         self.pages_read += 1
+        total = result.pagination.total_count
         if self.total_count is None:
-            self.total_count = result.pagination.total_count
-        self.last_total_count = result.pagination.total_count
+            self.total_count = total
+        if self.last_total_count is not None and total < self.last_total_count:
+            self.shrank = True
+        self.last_total_count = total
         return result
 
 

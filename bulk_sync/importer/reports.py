@@ -16,10 +16,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..state import write_atomically
+from ..files import PARTIAL, write_atomically
 from .outcomes import STATUSES, RowOutcome
 
-PARTIAL = ".partial"  # the suffix of a report still being written
 SUMMARY_COUNTS = {  # summary key -> status
     "created": "created",
     "updated": "updated",

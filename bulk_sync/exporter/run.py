@@ -1,0 +1,211 @@
+"""`export_contacts`: every contact of the team into one verified CSV or XLSX file.
+
+pages → rows → spool → file → manifest. The team is read oldest first, 100 a page,
+paced at the GET ceiling; each contact is written once (ids de-duplicated on disk).
+Contacts others add meanwhile land at the end, so they shift no page; a deletion
+shifts every later page back and may hide a contact at a page boundary, and so may
+a tie split by a page boundary (a bulk's contacts share one `createdAt`, and a
+database may order them afresh on every request). So a pass is complete when the
+team's count never went down while it read and every split tie was seen whole;
+otherwise the team is read again (the contacts already written are not written
+twice), up to `PASSES` times. A file that cannot be shown complete keeps its
+`.partial` name, its manifest says `verified: false` and why, and the run exits 3.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, MutableSet
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..client import EchowinClient
+from ..client.models import Contact
+from ..errors import ConfigError
+from ..files import dated, finish, partial_path, rotate, write_atomically
+from .layout import Layout
+from .writers import Spool, sha256, write_output
+
+PASSES = 3
+SUFFIXES = (".csv", ".xlsx")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    output: Path  # .csv or .xlsx; may hold {date} / {datetime}
+    tags: tuple[str, ...] = ()  # only contacts with any of these tags (names)
+    search: str | None = None  # only contacts whose names, email or number hold this
+    keep: int | None = None  # then delete all but the newest N files of the pattern
+    should_stop: Callable[[], bool] = field(default=lambda: False, compare=False)
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    rows: int
+    total: int | None  # the team's count of contacts, as last read
+
+
+@dataclass
+class ExportResult:
+    path: Path  # the file written: OUTPUT, or OUTPUT.partial when not verified
+    rows: int
+    pages: int
+    seconds: float
+    verified: bool
+    reason: str | None
+    manifest: dict[str, Any]
+    deleted: list[Path]  # older backups removed by --keep
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.verified else 3
+
+
+def export_contacts(
+    options: ExportOptions,
+    client: EchowinClient,
+    *,
+    on_progress: Callable[[ExportProgress], None] | None = None,
+) -> ExportResult:
+    """Export the team; see the module docstring. Raises ConfigError (nothing read yet)
+    for an OUTPUT that cannot be written or an unknown tag."""
+    started, started_at = time.monotonic(), _now()
+    target = dated(options.output)
+    _check_target(target)
+    tag_ids = _tag_ids(client, options.tags)
+    layout = Layout(client.custom_fields())
+    start_total = _count(client, options.search, tag_ids)
+    partial = partial_path(target)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".bulk-sync-") as work:
+        spool, ids = Spool(Path(work) / "rows.csv"), _DiskIds(Path(work) / "ids.sqlite3")
+        pages, verified = 0, False
+        reason: str | None = "not read"
+        try:
+            for _ in range(PASSES):
+                pager = client.iter_contacts(
+                    search=options.search, tag_ids=tag_ids, sort_order="asc", seen=ids
+                )
+                for contact in _chain(pager, pager.reread_ties):
+                    spool.add(layout.row(contact))
+                    if spool.rows % 100 == 0:
+                        if options.should_stop():
+                            raise _Stopped
+                        if on_progress is not None:
+                            on_progress(ExportProgress(spool.rows, pager.last_total_count))
+                pages += pager.pages_read
+                verified, reason = _complete(pager.shrank, pager.complete)
+                if verified and len(ids) < start_total:
+                    verified, reason = False, f"{len(ids)} contacts read of {start_total}"
+                if verified:
+                    break
+        except _Stopped:
+            verified, reason = False, "interrupted; run it again for a complete backup"
+        finally:
+            spool.close()
+            ids.close()
+        end_total = _count(client, options.search, tag_ids)
+        write_output(spool, layout.columns, partial, target.suffix.lower())
+    if verified:
+        finish(partial, target)
+    path = target if verified else partial
+    manifest = {
+        "file": str(path.resolve()),
+        "rows": spool.rows,
+        "sha256": sha256(path),
+        "api_url": client.settings.url,
+        "started_at": started_at,
+        "finished_at": _now(),
+        "total_count_start": start_total,
+        "total_count_end": end_total,
+        "verified": verified,
+        "reason": reason,
+        "columns": layout.columns,
+        "pages": pages,
+        "filters": {"tags": list(options.tags), "search": options.search},
+    }
+    write_atomically(
+        target.with_name(target.name + ".manifest.json"), json.dumps(manifest, indent=2) + "\n"
+    )
+    deleted = rotate(options.output, options.keep) if verified and options.keep else []
+    seconds = round(time.monotonic() - started, 3)
+    return ExportResult(path, spool.rows, pages, seconds, verified, reason, manifest, deleted)
+
+
+def _chain(pager: Iterable[Contact], more: Callable[[], Iterator[Contact]]) -> Iterator[Contact]:
+    yield from pager
+    yield from more()
+
+
+def _complete(shrank: bool, ties_whole: bool) -> tuple[bool, str | None]:
+    if shrank:
+        return False, "contacts were deleted while the team was read: a page may have shifted"
+    if not ties_whole:
+        return False, "contacts sharing one createdAt could not all be seen at a page boundary"
+    return True, None
+
+
+def _check_target(target: Path) -> None:
+    if target.suffix.lower() not in SUFFIXES:
+        raise ConfigError(f"{target.name}: the output must end in .csv or .xlsx")
+    if not target.parent.is_dir():
+        raise ConfigError(f"{target.parent} is not a folder: create it, or write elsewhere")
+    if target.is_dir():
+        raise ConfigError(f"{target} is a folder: name a file")
+
+
+def _tag_ids(client: EchowinClient, names: tuple[str, ...]) -> list[str]:
+    if not names:
+        return []
+    known = {tag.name.casefold(): tag.id for tag in client.tags()}
+    missing = [n for n in names if n.casefold() not in known]
+    if missing:
+        raise ConfigError(f"no tag named {', '.join(map(repr, missing))} in this team")
+    return [known[n.casefold()] for n in names]
+
+
+def _count(client: EchowinClient, search: str | None, tag_ids: list[str]) -> int:
+    page = client.list_contacts(page=1, limit=1, search=search, tag_ids=tag_ids)
+    return page.pagination.total_count
+
+
+class _Stopped(Exception):
+    """Ctrl-C or SIGTERM asked the export to stop."""
+
+
+class _DiskIds(MutableSet[str]):
+    """The ids written so far, on disk: memory does not grow with the team."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path)
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("CREATE TABLE ids (id TEXT PRIMARY KEY) WITHOUT ROWID")
+        self._count = 0
+
+    def __contains__(self, item: object) -> bool:
+        row = self._db.execute("SELECT 1 FROM ids WHERE id = ?", (item,)).fetchone()
+        return row is not None
+
+    def add(self, value: str) -> None:
+        self._count += self._db.execute("INSERT OR IGNORE INTO ids VALUES (?)", (value,)).rowcount
+
+    def discard(self, value: str) -> None:
+        self._count -= self._db.execute("DELETE FROM ids WHERE id = ?", (value,)).rowcount
+
+    def __iter__(self) -> Iterator[str]:
+        return (i for (i,) in self._db.execute("SELECT id FROM ids"))
+
+    def __len__(self) -> int:
+        return self._count
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,93 @@
+"""The backup file: rows spooled to disk as pages arrive, then written out whole.
+
+Columns are known only at the end (a contact may bring a custom field key no schema
+names), so rows go first to a spool (a CSV beside the output, each row as long as
+the columns were then), and `write_output` turns the spool into the final file in
+one streaming pass: CSV (UTF-8 with a BOM) or XLSX (openpyxl's write-only mode,
+row by row: a header bold, frozen and filtered, sensible widths, every cell text).
+Memory holds one row at a time either way.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+WIDTHS = {"id": 38, "email": 30, "number": 16, "createdAt": 25, "tags": 24}
+
+
+class Spool:
+    """Rows on disk, in the order written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = path.open("w", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._handle)
+        self.rows = 0
+
+    def add(self, cells: list[str]) -> None:
+        self._writer.writerow(cells)
+        self.rows += 1
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def read(self, width: int) -> Iterator[list[str]]:
+        with self.path.open(encoding="utf-8", newline="") as handle:
+            for cells in csv.reader(handle):
+                yield cells + [""] * (width - len(cells))
+
+
+def write_output(spool: Spool, columns: list[str], target: Path, form: str) -> None:
+    """The spool written to `target` as `form`: ".csv" or ".xlsx"."""
+    rows = spool.read(len(columns))
+    if form == ".xlsx":
+        _write_xlsx(columns, rows, target)
+    else:
+        with target.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            writer.writerows(rows)
+
+
+def _write_xlsx(columns: list[str], rows: Iterator[list[str]], target: Path) -> None:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Contacts")
+    sheet.freeze_panes = "A2"
+    for i, name in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = WIDTHS.get(name, 16)
+    bold = Font(bold=True)
+    header = []
+    for name in columns:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    count = 0
+    for cells in rows:
+        sheet.append([_xlsx_text(value) for value in cells])
+        count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
+    book.save(target)
+
+
+def _xlsx_text(value: str) -> str:
+    """A cell value openpyxl stores as text: neutralized values never start with `=`
+    (its formula mark); control characters XML cannot hold become U+FFFD."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if value else value
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,74 @@
+"""File helpers that import and export share: atomic replacement, dated names, rotation.
+
+A file under its final name is always whole: it is written beside it as
+`NAME.partial` and renamed when complete. Nightly names carry `{date}` or
+`{datetime}` (UTC); `rotate` keeps the newest N files of such a pattern and never
+touches a file the pattern does not match.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+
+PARTIAL = ".partial"  # the suffix of a file still being written
+_PLACEHOLDERS = {"{date}": ("%Y-%m-%d", r"\d{4}-\d{2}-\d{2}"),
+                 "{datetime}": ("%Y-%m-%dT%H%M%SZ", r"\d{4}-\d{2}-\d{2}T\d{6}Z")}  # fmt: skip
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """`path` holds either its old content or all of `text`, never a part of it."""
+    partial = partial_path(path)
+    with partial.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def partial_path(path: Path) -> Path:
+    return path.with_name(path.name + PARTIAL)
+
+
+def finish(partial: Path, path: Path) -> None:
+    """Make a completely written `partial` file `path`, durably."""
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def dated(path: Path, now: dt.datetime | None = None) -> Path:
+    """`path` with `{date}` / `{datetime}` filled in (UTC)."""
+    moment = now or dt.datetime.now(dt.UTC)
+    name = path.name
+    for placeholder, (form, _) in _PLACEHOLDERS.items():
+        name = name.replace(placeholder, moment.strftime(form))
+    return path.with_name(name)
+
+
+def is_pattern(path: Path) -> bool:
+    return any(p in path.name for p in _PLACEHOLDERS)
+
+
+def rotate(pattern: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` files matching `pattern` (by the date in their
+    name); the files deleted. A pattern without a placeholder matches one file only:
+    nothing is deleted."""
+    if not is_pattern(pattern) or not pattern.parent.is_dir():
+        return []
+    regex = re.escape(pattern.name)
+    for placeholder, (_, digits) in _PLACEHOLDERS.items():
+        regex = regex.replace(re.escape(placeholder), digits)
+    matching = sorted(
+        (p for p in pattern.parent.iterdir() if p.is_file() and re.fullmatch(regex, p.name)),
+        key=lambda p: p.name,
+    )
+    doomed = matching[: max(0, len(matching) - keep)]
+    for path in doomed:
+        path.unlink()
+        manifest = path.with_name(path.name + ".manifest.json")
+        if manifest.is_file():
+            manifest.unlink()
+    return doomed

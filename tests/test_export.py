@@ -1,0 +1,155 @@
+"""Export against a real sandbox over HTTP: complete, verified, streamed, never a formula."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from bulk_sync.cells import neutralize, restore
+from bulk_sync.client import EchowinClient
+from bulk_sync.errors import ConfigError
+from bulk_sync.exporter import ExportOptions, export_contacts
+from bulk_sync.files import dated, rotate
+from bulk_sync.sandbox import RunningSandbox, SandboxSettings, running_sandbox
+from tests.client.conftest import client_for
+from tests.conftest import Team, team_on
+
+
+@pytest.fixture
+def client(sandbox: RunningSandbox, team: Team) -> Iterator[EchowinClient]:
+    with client_for(sandbox, team) as c:
+        yield c
+
+
+def bulk(team: Team, numbers: list[str], **fields: object) -> None:
+    for start in range(0, len(numbers), 100):
+        contacts = [{"number": n, **fields} for n in numbers[start : start + 100]]
+        response = team.http.post("/api/v1/contacts/bulk", json={"contacts": contacts})
+        assert response.json()["summary"]["created"] == len(contacts), response.text
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx", "'=x", "''+y", "'plain", "plain",
+     "+15551234567", "-12.5", "", "=", "'"],
+)  # fmt: skip
+def test_neutralized_cells_read_back_exactly(value: str) -> None:
+    written = neutralize(value)
+    assert restore(written) == value
+    assert not written.startswith(("=", "@", "\t", "\r")) or written == value == ""
+    if value in ("+15551234567", "-12.5"):
+        assert written == value  # a phone keeps its +
+
+
+def test_every_contact_once_under_unstable_ties(tmp_path: Path) -> None:
+    """2,500 contacts in bulks of 100 behind 30 singles: every bulk straddles a page
+    boundary and comes back in a fresh order on every request."""
+    settings = SandboxSettings(rate_limits=False, unstable_ties=True, tie_seed=3)
+    with running_sandbox(settings) as server, team_on(server) as team:
+        for i in range(30):
+            team.create(number=f"+1646555{i:04d}")
+        bulk(team, [f"+1646555{i:04d}" for i in range(30, 2500)], firstName="Bo")
+        with client_for(server, team) as client:
+            result = export_contacts(ExportOptions(tmp_path / "all.csv"), client)
+    assert result.verified and result.exit_code == 0
+    rows = read_csv(tmp_path / "all.csv")
+    assert len(rows) == len({r["id"] for r in rows}) == 2500
+    assert {r["number"] for r in rows} == {f"+1646555{i:04d}" for i in range(2500)}
+    manifest = json.loads((tmp_path / "all.csv.manifest.json").read_text())
+    assert manifest["rows"] == manifest["total_count_start"] == 2500 and manifest["verified"]
+    assert "key" not in json.dumps(manifest).lower() or team.api_key not in json.dumps(manifest)
+
+
+def test_contacts_added_and_deleted_meanwhile_leave_every_stable_one_once_or_exit_3(
+    tmp_path: Path,
+) -> None:
+    settings = SandboxSettings(rate_limits=False, unstable_ties=True, tie_seed=4)
+    with running_sandbox(settings) as server, team_on(server) as team:
+        bulk(team, [f"+1646555{i:04d}" for i in range(2000)])
+        newest = team.http.get("/api/v1/contacts?limit=100").json()["data"]
+        doomed = [c["id"] for c in newest]
+        stable = {f"+1646555{i:04d}" for i in range(2000)} - {c["number"] for c in newest}
+        stop = threading.Event()
+
+        def meddle() -> None:
+            with httpx.Client(base_url=server.url, headers={"X-API-Key": team.api_key}) as other:
+                n = 0
+                while not stop.is_set() and n < 300:
+                    other.post("/api/v1/contacts", json={"number": f"+1718555{n:04d}"})
+                    if n < len(doomed):
+                        other.delete(f"/api/v1/contacts/{doomed[n]}")
+                    n += 1
+                    stop.wait(0.002)
+
+        thread = threading.Thread(target=meddle)
+        thread.start()
+        try:
+            with client_for(server, team) as client:
+                result = export_contacts(ExportOptions(tmp_path / "all.csv"), client)
+        finally:
+            stop.set()
+            thread.join()
+    if not result.verified:
+        assert result.exit_code == 3 and result.reason
+        assert result.path.name == "all.csv.partial" and not (tmp_path / "all.csv").exists()
+        return
+    rows = read_csv(tmp_path / "all.csv")
+    assert len(rows) == len({r["id"] for r in rows})
+    assert stable <= {r["number"] for r in rows}  # every contact that stayed, once
+
+
+def test_xlsx_cells_are_text_never_formulas(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    names = ['=HYPERLINK("http://x")', "+1+1", "@SUM(1)", 'Zoë, "Q"\nline', "-3"]
+    for i, name in enumerate(names):
+        team.create(number=f"+1212555{i:04d}", firstName=name, lastName="Lee")
+    result = export_contacts(ExportOptions(tmp_path / "out.xlsx"), client)
+    assert result.verified
+    sheet = load_workbook(tmp_path / "out.xlsx")["Contacts"]
+    header, *rows = list(sheet.iter_rows())
+    assert header[0].font.bold and sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    cells = [cell for row in rows for cell in row if cell.value is not None]
+    assert all(cell.data_type == "s" for cell in cells)
+    first = [row[1].value for row in rows]
+    assert sorted(restore(v) for v in first) == sorted(names)
+
+
+def test_keep_deletes_only_older_files_of_the_pattern(tmp_path: Path) -> None:
+    pattern = tmp_path / "contacts-{date}.csv"
+    for day in range(1, 6):
+        path = dated(pattern, dt.datetime(2026, 11, day, tzinfo=dt.UTC))
+        path.write_text("x")
+    (tmp_path / "contacts-notes.csv").write_text("mine")
+    (tmp_path / "other-2026-11-01.csv").write_text("mine")
+    deleted = rotate(pattern, keep=2)
+    assert sorted(p.name for p in deleted) == [f"contacts-2026-11-0{d}.csv" for d in (1, 2, 3)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "contacts-2026-11-04.csv", "contacts-2026-11-05.csv", "contacts-notes.csv",
+        "other-2026-11-01.csv",
+    ]  # fmt: skip
+    assert rotate(tmp_path / "fixed.csv", keep=1) == []
+
+
+def test_a_bad_output_or_tag_is_one_sentence_before_anything_is_read(
+    client: EchowinClient, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=r"must end in \.csv or \.xlsx"):
+        export_contacts(ExportOptions(tmp_path / "out.json"), client)
+    with pytest.raises(ConfigError, match="is not a folder"):
+        export_contacts(ExportOptions(tmp_path / "no" / "out.csv"), client)
+    with pytest.raises(ConfigError, match="no tag named 'Nope'"):
+        export_contacts(ExportOptions(tmp_path / "o.csv", tags=("Nope",)), client)
