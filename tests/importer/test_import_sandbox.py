@@ -119,7 +119,8 @@ def test_lost_responses_neither_lose_nor_duplicate_contacts(tmp_path: Path) -> N
         rate_limits=False, faults=FaultPlan.parse("drop_after=0.5"), fault_seed=3
     )
     with running_sandbox(settings) as server, team_on(server) as team:
-        with client_for(server, team) as client:
+        # a lost answer is given the read timeout to commit: 0.3 s here, not 30
+        with client_for(server, team, timeout=httpx.Timeout(5.0, read=0.3)) as client:
             options = ImportOptions(
                 source, mapping, report_dir=tmp_path / "r", state_dir=tmp_path / "state"
             )
