@@ -580,7 +580,7 @@ def _print_result(result: ImportResult, quiet: bool) -> None:
     verb = "Checked" if result.plan is not None else "Imported"
     out.print(f"{verb} {result.source}: {c['rows']} rows")
     parts = [f"{k} {c[k]}" for k in ("created", "updated", "unchanged", "duplicates",
-                                      "rejected", "skipped", "unconfirmed") if c[k]]  # fmt: skip
+                                      "rejected", "skipped") if c[k]]  # fmt: skip
     out.print("  " + (", ".join(parts) or "nothing to do"))
     if result.plan is not None:
         plan = result.plan
@@ -593,6 +593,12 @@ def _print_result(result: ImportResult, quiet: bool) -> None:
         out.print(
             f"  a real run would create {up_to}{plan.contacts} contacts{tags} in {calls} requests,"
             f" taking at least {_duration(plan.minimum_s)} under echowin's rate limits"
+        )
+    if c.get("unconfirmed"):
+        err.print(
+            f"[yellow]warning:[/] {c['unconfirmed']} of the created rows could not be matched"
+            " to a contact (echowin counted them created): look them up; they are 'unconfirmed'"
+            " in results.csv, and never sent again"
         )
     s = result.summary
     out.print(

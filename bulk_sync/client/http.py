@@ -144,16 +144,25 @@ class EchowinClient:
     def get_contact(self, contact_id: str) -> m.ContactWithContext:
         return self._call(m.ContactWithContext, "GET", _contact(contact_id), RateClass.GET)
 
-    def create_contact(self, contact: m.NewContact) -> m.Contact:
-        """Create one contact. A lost response raises OutcomeUnknown: reconcile, don't resend."""
+    def create_contact(
+        self, contact: m.NewContact, *, before_send: Callable[[], None] | None = None
+    ) -> m.Contact:
+        """Create one contact. A lost response raises OutcomeUnknown: reconcile, don't resend.
+        `before_send` runs just before the request leaves (after any wait for the rate
+        limit), each time it does."""
         return self._data(
-            m.Contact, "POST", "/api/v1/contacts", RateClass.WRITE, body=contact.body()
-        )
+            m.Contact, "POST", "/api/v1/contacts", RateClass.WRITE, body=contact.body(),
+            before_send=before_send,
+        )  # fmt: skip
 
-    def bulk_create(self, contacts: Sequence[m.NewContact]) -> m.BulkSummary:
+    def bulk_create(
+        self, contacts: Sequence[m.NewContact], *, before_send: Callable[[], None] | None = None
+    ) -> m.BulkSummary:
         """Create up to 100 contacts; the answer counts failures but does not name them.
 
         Not idempotent: a lost response raises OutcomeUnknown and is never resent here.
+        `before_send` runs just before the request leaves (after any wait for the rate
+        limit), each time it does: a journal records the moment there.
         """
         if not 1 <= len(contacts) <= 100:
             raise ValueError("a bulk request holds 1 to 100 contacts")
@@ -164,6 +173,7 @@ class EchowinClient:
             body=b'{"contacts":'
             + _NEW_CONTACTS.dump_json(list(contacts), by_alias=True, exclude_none=True)
             + b"}",
+            before_send=before_send,
         )
         return _parse(m.BulkSummary, _json(response).get("summary"), response)
 
@@ -280,6 +290,7 @@ class EchowinClient:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         idempotent: bool | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> httpx.Response:
         """Send with pacing and retries; return a 2xx response or raise an ApiError."""
         safe = method == "GET" if idempotent is None else idempotent
@@ -289,6 +300,8 @@ class EchowinClient:
         def attempt() -> httpx.Response:
             if self.pacer is not None:
                 self.stats.rate_limit_wait_s += self.pacer.acquire(rate_class)
+            if before_send is not None:
+                before_send()
             self.stats.requests += 1
             try:
                 response = self._http.request(

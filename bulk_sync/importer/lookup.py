@@ -22,7 +22,7 @@ from ..client.models import Contact
 from ..config import RateLimits
 from .api import ContactsApi
 from .keys import Key, Keys, contact_keys, search_text
-from .team import TeamIndex
+from .team import ALL_KEYS, TeamIndex
 
 
 class Lookup(Protocol):
@@ -89,7 +89,11 @@ def plan_lookup(
             {"search": searches},
             search_min,
         )
-    why = "--full-compare" if whole else f"reading the team's {team_count} contacts once"
+    why = (
+        f"the whole team read again ({team_count} contacts), as asked"
+        if whole
+        else f"reading the team's {team_count} contacts once"
+    )
     return LookupPlan("index", why, {"get": pages}, read_min)
 
 
@@ -130,7 +134,7 @@ class SearchLookup:
         matched = []
         pager = self._client.iter_contacts(search=search_text(key, self._region))
         for contact in pager:
-            if key in contact_keys(contact, self._match, self._region):
+            if key in contact_keys(contact, ALL_KEYS, self._region):
                 matched.append(contact)
                 self._found[contact.id] = contact
         self.searches += pager.pages_read

@@ -36,7 +36,7 @@ from ..client.models import Contact, NewContact, Tag
 from ..client.pagination import created_before
 from ..errors import OutcomeUnknown, ValidationFailed
 from .api import ContactsApi
-from .keys import Keys, contact_keys, match_keys
+from .keys import Keys, contact_keys, match_keys, number_key
 from .outcomes import Fence, RowOutcome, SentBatch
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ class _Answer:
 
     fence: Fence
     created: int | None  # echowin's count; None: the answer was lost
+    lost_at: float | None = None  # when this run gave up on the answer
 
 
 class Pusher:
@@ -157,27 +158,34 @@ class Pusher:
         return {row: outcomes[row] for row in contacts}
 
     def _send_bulk(self, number: int, contacts: Mapping[int, NewContact]) -> _Answer:
-        fence = dataclasses.replace(self._fence(), sent_at=time.time())
-        if self._job:
-            self._job.sending(number, fence)
+        fence = self._fence()
+
+        def leaving() -> None:  # after any wait for the rate limit: the moment it goes
+            nonlocal fence
+            fence = dataclasses.replace(fence, sent_at=time.time())
+            if self._job:
+                self._job.sending(number, fence)
+
         try:
-            return _Answer(fence, self._client.bulk_create(list(contacts.values())).created)
+            summary = self._client.bulk_create(list(contacts.values()), before_send=leaving)
         except ValidationFailed:
             return _Answer(fence, 0)  # refused whole: each row on its own will say why
         except OutcomeUnknown:
-            return _Answer(fence, None)
+            return _Answer(fence, None, lost_at=time.time())
+        return _Answer(fence, summary.created)
 
     def _reconcile(self, contacts: Mapping[int, NewContact], answer: _Answer) -> dict[int, Contact]:
         """Row → the contact made of it, among those made since the fence. After a lost
-        answer, read twice before anything is sent again: a grace period after the
-        send, then another (a server may commit after the client gave up). A batch
-        sent long ago (by an earlier run) waits no more."""
+        answer, read twice before anything is sent again, each read after a grace
+        period (a server may commit after the client gave up): counted from the loss
+        in this run; for an earlier run's batch, from when it was sent (that run gave
+        up at some moment after), so a batch sent long ago waits no more."""
         if answer.created is not None:
             return self._find(contacts, answer.fence)
-        sent_at = answer.fence.sent_at or 0.0
+        since = answer.lost_at if answer.lost_at is not None else (answer.fence.sent_at or 0.0)
         found: dict[int, Contact] = {}
         for grace in (1, 2):
-            self._sleep(max(0.0, min(self._grace_s, sent_at + grace * self._grace_s - time.time())))
+            self._sleep(max(0.0, min(self._grace_s, since + grace * self._grace_s - time.time())))
             found |= self._find({r: c for r, c in contacts.items() if r not in found}, answer.fence)
             if len(found) == len(contacts):
                 break
@@ -186,11 +194,14 @@ class Pusher:
     def _made_unseen(self, answer: _Answer, found: int) -> int:
         """How many contacts echowin made of this batch that were not found: its count,
         or, when the answer was lost, the growth of the team's count since the fence
-        (an overestimate when others create contacts meanwhile: never an underestimate
-        while nobody deletes)."""
+        less the contacts others made meanwhile (an overestimate still when echowin
+        garbles numbers: never an underestimate while nobody deletes)."""
         made = answer.created
         if made is None and answer.fence.total_count is not None and self._last_total is not None:
-            made = self._last_total - answer.fence.total_count
+            grown = self._last_total - answer.fence.total_count
+            # others' new contacts have numbers that read as numbers and match no row:
+            # only one whose number cannot be read at all could be ours, stored otherwise
+            made = min(grown, found + self._strangers)
         return max(0, (made or 0) - found)
 
     def _contacts(self, batch: Sequence[tuple[int, str]]) -> dict[int, NewContact]:
@@ -215,6 +226,7 @@ class Pusher:
         return Fence(newest[0].id, newest[0].created_at, total)
 
     _last_total: int | None = None  # the team's count as the last reconciliation read it
+    _strangers = 0  # contacts made since the fence that match no row, numbers unreadable
 
     def _find(self, contacts: Mapping[int, NewContact], fence: Fence) -> dict[int, Contact]:
         """Row → the contact the server made from it.
@@ -237,33 +249,39 @@ class Pusher:
             stop=lambda c: c.id == fence.id or created_before(c.created_at, fence.created_at),
         )
 
+        strangers = 0
+
         def match(listed: Iterable[Contact]) -> None:
+            nonlocal strangers
             for stored in listed:
                 queue = waiting.get(contact_keys(stored, RECONCILE_KEYS, self._region))
                 if queue:
                     found[queue.pop()] = stored
+                elif number_key(stored.number or "", self._region) is None:
+                    strangers += 1
                 if len(found) == len(contacts):
                     return
 
         match(pager)
         match(pager.reread_ties(lambda: len(found) == len(contacts)))
-        self._last_total = pager.last_total_count
+        self._last_total, self._strangers = pager.last_total_count, strangers
         return found
 
     def _one(self, contact: NewContact) -> RowOutcome:
         """One contact on its own: created, or refused with echowin's reasons."""
         for _ in range(SINGLE_ATTEMPTS):
-            fence = dataclasses.replace(self._fence(), sent_at=time.time())
+            fence = self._fence()
             try:
                 made = self._client.create_contact(contact)
             except ValidationFailed as exc:
                 reasons = "; ".join(f"{d.field}: {d.message}" for d in exc.details)
                 return RowOutcome("rejected", error=f"echowin refused it: {reasons or exc}")
             except OutcomeUnknown:
-                found = self._reconcile({0: contact}, _Answer(fence, None))
+                lost = _Answer(fence, None, lost_at=time.time())
+                found = self._reconcile({0: contact}, lost)
                 if found:
                     return RowOutcome("created", found[0].id)
-                if self._made_unseen(_Answer(fence, None), 0):
+                if self._made_unseen(lost, 0):
                     return _unconfirmed(1, 1)
                 continue
             return RowOutcome("created", made.id)

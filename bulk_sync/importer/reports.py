@@ -26,7 +26,6 @@ SUMMARY_COUNTS = {  # summary key -> status
     "duplicates": "duplicate",
     "rejected": "rejected",
     "skipped": "skipped",
-    "unconfirmed": "unconfirmed",
 }
 
 
@@ -113,8 +112,11 @@ class ReportWriter:
                 os.replace(partial, partial.with_name(partial.name.removesuffix(PARTIAL)))
 
     def summary_counts(self) -> dict[str, int]:
+        """The contract's counts (`rows` is their sum); `unconfirmed` rows, which echowin
+        counted created but no contact could be matched to, are among the created."""
         counts = {key: self.counts[status] for key, status in SUMMARY_COUNTS.items()}
-        return {"rows": sum(counts.values()), **counts}
+        counts["created"] += self.counts["unconfirmed"]
+        return {"rows": sum(counts.values()), **counts, "unconfirmed": self.counts["unconfirmed"]}
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
         path = self.directory / "summary.json"

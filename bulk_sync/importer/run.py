@@ -32,7 +32,7 @@ from ..suggest import suggest_mapping
 from ..validation import TeamRules
 from .dedupe import SeenKeys
 from .journal import Job, JobKey, Journal, file_sha256, text_sha256
-from .keys import Keys
+from .keys import Keys, match_keys
 from .lookup import IndexLookup, Lookup, LookupPlan, NoLookup, SearchLookup, plan_lookup
 from .outcomes import RowOutcome
 from .prepare import (
@@ -45,7 +45,7 @@ from .prepare import (
 )
 from .push import BATCH_SIZE, Pusher, TagResolver
 from .reports import ReportWriter, default_report_dir
-from .team import INDEX_NAME, TeamIndex
+from .team import ALL_KEYS, INDEX_NAME, TeamIndex
 from .update import Updater, UpdateRules
 
 
@@ -210,7 +210,9 @@ def _import(
 
     job, resumed = None, False
     if journal is not None:
-        used = json.dumps([mapping.to_yaml(), region, options.sheet, source.header_row])
+        # what the job does: an update run never resumes (and resends) a create run's batch
+        used = json.dumps([mapping.to_yaml(), region, options.sheet, source.header_row,
+                           options.mode, options.allow_duplicates])  # fmt: skip
         key = JobKey(file_sha256(source.path), text_sha256(used), client.settings.identity)
         job, resumed = _job(journal, key, client, str(source.path), fresh=options.fresh)
     index = None
@@ -275,7 +277,7 @@ def _import(
             lookup_plan,
         )
     counts = writer.summary_counts()
-    exit_code = 3 if error else (1 if counts["rejected"] or counts["unconfirmed"] else 0)
+    exit_code = 3 if error else (1 if counts["rejected"] else 0)
     result = ImportResult(
         str(source.path), counts, report_dir, suggested, warnings, plan, exit_code, error
     )
@@ -443,6 +445,17 @@ def _unknown_fields(mapping: Mapping, custom_fields: list[Any]) -> list[str]:
 
 
 _NOT_SENT = RowOutcome("skipped", error="dry run: not sent")
+_STILL_UNCONFIRMED = RowOutcome(
+    "unconfirmed",
+    error="an earlier run sent this row and echowin counted it created, but no contact with "
+    "its number or email was found: look it up (--refresh-index reads the team again)",
+)
+
+
+def _all_keys(body: str) -> Keys:
+    """A body's keys, number first: what the team index files a contact under."""
+    contact = json.loads(body)
+    return match_keys(contact.get("number"), contact.get("email"), ALL_KEYS)
 
 
 class _Run:
@@ -463,7 +476,8 @@ class _Run:
     ) -> None:
         self._writer = writer
         self._identity = identity
-        self._sending: dict[int, tuple[Keys, str]] = {}  # row → keys, body: in the batch
+        self._sending: dict[int, str] = {}  # row → body, while its batch is out
+        self._touched: dict[str, Contact] = {}  # contacts this chunk updated, as they are now
         self._written: list[tuple[str, Keys, str, Contact | None]] = []  # for the index
         self._job = job
         self._should_stop = should_stop
@@ -498,11 +512,21 @@ class _Run:
         rejected, bodies = prepared.rejected, prepared.bodies
         done = self._done_earlier(prepared.row_numbers)
         settled = set(done) | set(rejected) | set(first_rows)
-        existing = {}
+        self._touched = {}  # the lookup answers for this chunk afresh
+        wanted: dict[int, Keys] = {}  # row → what to look for in the team
         if not self._dry_run:
-            existing = self._identity.lookup.find(
-                {row: keys for row, keys in prepared.keys.items() if row not in settled}
-            )
+            for row, body in bodies.items():
+                if row not in settled:
+                    # a row without its match key (no email, say) is still a person
+                    # with a number: looked for by it, never created twice
+                    wanted[row] = prepared.keys.get(row) or _all_keys(body)[:1]
+        existing = self._identity.lookup.find(wanted) if wanted else {}
+        index = self._identity.index
+        left_unconfirmed = (
+            index.unconfirmed({r: k for r, k in wanted.items() if r not in existing})
+            if index is not None
+            else set()
+        )
         for row, line in zip(prepared.row_numbers, prepared.lines, strict=True):
             outcome: RowOutcome | None = None
             if row in done:  # created by an earlier run: never sent twice
@@ -518,20 +542,22 @@ class _Run:
                 self._plan(prepared.tags.get(row))
                 outcome = _NOT_SENT
             elif row in existing:
-                outcome = self._existing(existing[row], bodies[row], prepared.keys[row])
+                outcome = self._existing(existing[row], bodies[row])
+            elif row in left_unconfirmed:
+                outcome = _STILL_UNCONFIRMED
             elif self._identity.mode == "update":
                 outcome = RowOutcome("skipped", error=f"not found: no contact in echowin has "
                                      f"this {self._key_name}")  # fmt: skip
             else:
                 self._batch.append((row, bodies[row]))
-                self._sending[row] = (prepared.keys.get(row, ()), bodies[row])
+                self._sending[row] = bodies[row]
             self._waiting.append((row, line, outcome))
             if len(self._batch) == BATCH_SIZE:
                 self._send()
         self._remember()
         self._flush()
 
-    def _existing(self, ids: list[str], body: str, keys: Keys) -> RowOutcome:
+    def _existing(self, ids: list[str], body: str) -> RowOutcome:
         """A row whose key the team already has: skipped, updated, or ambiguous."""
         if len(ids) > 1:
             shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
@@ -543,6 +569,8 @@ class _Run:
             return RowOutcome("skipped", contact_id, "already in echowin")
         index = identity.index
         stored, fresh = identity.lookup.contact(contact_id)
+        if contact_id in self._touched:  # another row of this chunk updated it already
+            stored, fresh = self._touched[contact_id], True
         updated = identity.updater.update(
             contact_id,
             json.loads(body),
@@ -550,8 +578,10 @@ class _Run:
             stored=stored,
             fresh=fresh,
         )
+        if updated.contact is not None:
+            self._touched[contact_id] = updated.contact
         if updated.written is not None:
-            self._written.append((contact_id, keys, updated.written, updated.contact))
+            self._written.append((contact_id, (), updated.written, updated.contact))
         return updated.outcome
 
     def _plan(self, tag_names: list[str] | None) -> None:
@@ -579,16 +609,21 @@ class _Run:
             self._flush()
 
     def _made(self, outcomes: dict[int, RowOutcome]) -> None:
-        """What this batch made, in the team's index (the next run need not read it)."""
+        """What this batch made, in the team's index (the next run need not read it),
+        and the keys of rows left unconfirmed (the next run does not send them again)."""
         stored = self._pusher.stored
-        made = []
+        unconfirmed = []
         for row, outcome in outcomes.items():
-            keys, body = self._sending.pop(row)
+            body = self._sending.pop(row)
             if outcome.status == "created" and outcome.contact_id:
                 digest = self._identity.rules.body_hash(json.loads(body))
-                made.append((outcome.contact_id, keys, digest, stored.pop(row, None)))
-        self._written += made
+                made = (outcome.contact_id, _all_keys(body), digest, stored.pop(row, None))
+                self._written.append(made)
+            elif outcome.status == "unconfirmed":
+                unconfirmed.append(_all_keys(body))
         self._remember()
+        if unconfirmed and self._identity.index is not None:
+            self._identity.index.mark_unconfirmed(unconfirmed)
 
     def _remember(self) -> None:
         """What this run wrote (or found as the row says), in the team's index at once."""

@@ -59,6 +59,12 @@ CREATE TABLE IF NOT EXISTS keys (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS keys_by_contact ON keys (team, contact);
 CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS unconfirmed (  -- keys of rows echowin counted created, unmatched
+    team INTEGER NOT NULL,
+    key NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (team, key)
+) WITHOUT ROWID;
 """
 
 
@@ -242,6 +248,7 @@ class TeamIndex:
         """Forget the contacts read before (not the hashes of what was written to them)."""
         self._db.execute("BEGIN")
         self._db.execute("DELETE FROM keys WHERE team = ?", (self.team,))
+        self._db.execute("DELETE FROM unconfirmed WHERE team = ?", (self.team,))
         self._db.execute("DELETE FROM contacts WHERE team = ? AND written IS NULL", (self.team,))
         self._db.execute(
             "UPDATE contacts SET data = NULL, read_in = NULL, present = 0 WHERE team = ?",
@@ -296,13 +303,21 @@ class TeamIndex:
 
     def remember(self, contacts: Iterable[tuple[str, Keys, str | None, Contact | None]]) -> None:
         """Contacts this run wrote: id, keys, hash of the body written, and the contact
-        as echowin now has it (when known). The read-down-to point does not move: the
-        next run still reads what others made meanwhile."""
+        as echowin now has it (when known: its keys are then read from it, replacing
+        those it had, since an update may change a number or an email). The
+        read-down-to point does not move: the next run still reads what others made
+        meanwhile."""
         rows = list(contacts)
         if not rows:
             return
         self._db.execute("BEGIN")
-        for contact_id, keys, written, stored in rows:
+        for contact_id, sent_keys, written, stored in rows:
+            keys = sent_keys
+            if stored is not None:
+                keys = contact_keys(stored, ALL_KEYS, self.region)
+                self._db.execute(
+                    "DELETE FROM keys WHERE team = ? AND contact = ?", (self.team, contact_id)
+                )
             data = None if stored is None else stored.model_dump_json(by_alias=True)
             self._db.execute(
                 "INSERT INTO contacts (team, id, created_at, data, read_in, written)"
@@ -324,6 +339,30 @@ class TeamIndex:
                 [(self.team, key, contact_id) for key in keys],
             )
         self._db.execute("COMMIT")
+
+    def mark_unconfirmed(self, keys: Iterable[Keys]) -> None:
+        """Rows echowin counted created that no contact matched: a later run does not send
+        them again (it reports them `unconfirmed`) until the team is read whole."""
+        pairs = [(self.team, key, _now()) for row_keys in keys for key in row_keys]
+        if pairs:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO unconfirmed VALUES (?, ?, ?)", pairs)
+            self._db.execute("COMMIT")
+
+    def unconfirmed(self, keys: Mapping[int, Keys]) -> set[int]:
+        """The rows among `keys` that an earlier run left unconfirmed."""
+        found = set()
+        for row, row_keys in keys.items():
+            marks = ", ".join("?" * len(row_keys))
+            if (
+                row_keys
+                and self._db.execute(
+                    f"SELECT 1 FROM unconfirmed WHERE team = ? AND key IN ({marks})",
+                    [self.team, *row_keys],
+                ).fetchone()
+            ):
+                found.add(row)
+        return found
 
 
 def _exists(api: ContactsApi, contact_id: str) -> bool:

@@ -387,3 +387,83 @@ def test_an_update_adds_the_note_assignees_and_boards_and_removes_none(
     on = {b["id"] for b in team.http.get(f"{path}/boards").json()["data"]}
     assert on == {boards[0]["id"], boards[1]["id"]}
     assert result.exit_code == 0
+
+
+def test_rows_without_their_match_key_are_looked_for_by_number(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    rows = [lead(1), lead(2, Email="")]  # row 2 has no email, the match key
+    first, _ = run(client, tmp_path, rows, name="first", match=("email",))
+    again, _results = run(client, tmp_path, rows, name="again", match=("email",))
+    assert first.counts["created"] == 2 and again.counts["skipped"] == 2
+    assert len(all_contacts(team)) == 2
+
+
+def test_a_number_changed_by_an_update_is_known_by_its_new_number(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    """The index files a contact under what echowin has after the update, not before."""
+    run(client, tmp_path, [lead(1)], name="first")
+    moved = lead(1, Phone="+12125550099")
+    run(client, tmp_path, [moved], name="moved", mode="upsert", match=("email",))
+    _again, (row,) = run(client, tmp_path, [moved], name="again")  # create, by number
+    assert row["_status"] == "skipped"
+    _old, (row,) = run(client, tmp_path, [lead(1, Email="new@example.com")], name="old")
+    assert row["_status"] == "created"  # nobody has the old number any more
+    assert sorted(numbers(team)) == ["+12125550001", "+12125550099"]
+
+
+@pytest.mark.parametrize("small_file", [True, False])
+def test_two_rows_of_one_contact_in_one_chunk_merge_their_tags(
+    client: EchowinClient, team: Team, tmp_path: Path, small_file: bool
+) -> None:
+    bulk_numbers = [f"+1646555{i:04d}" for i in range(2000)]  # 20 pages: 4 searches are less
+    for start in range(0, 2000, 100):
+        team.http.post("/api/v1/contacts/bulk", json={"contacts": [
+            {"number": n} for n in bulk_numbers[start : start + 100]]})  # fmt: skip
+    team.create(number="+12125550701", email="x7@example.com")
+    rows = [lead(701, Email="", Tags="alpha"), lead(799, Email="x7@example.com", Tags="beta")]
+    rows = [[*r[:2], r[2] if i == 0 else "+12125550799", *r[3:]] for i, r in enumerate(rows)]
+    result, results = run(client, tmp_path, rows, name="in", mode="upsert",
+                          match=("number", "email"), refresh_index=not small_file)  # fmt: skip
+    assert result.summary["lookup"]["kind"] == ("search" if small_file else "index")
+    assert [r["_status"] for r in results] == ["updated", "updated"]
+    contact = next(c for c in all_contacts(team) if c["email"] == "x7@example.com")
+    assert sorted(t["name"] for t in contact["tags"]) == ["alpha", "beta"]
+
+
+def test_an_update_run_never_resumes_a_create_runs_batch(
+    sandbox: RunningSandbox, team: Team, tmp_path: Path
+) -> None:
+    """A create run dies just after its bulk left; then the same file in update mode."""
+    inner = httpx.HTTPTransport()
+
+    class Dying(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            response = inner.handle_request(request)
+            if request.url.path.endswith("/contacts/bulk"):
+                response.read()
+                raise KeyboardInterrupt  # the process "dies" with the answer unread
+            return response
+
+        def close(self) -> None:
+            inner.close()
+
+    rows = [lead(i) for i in range(5)]
+    settings = ApiSettings(sandbox.url, ApiKey(team.api_key))
+    with (
+        EchowinClient(settings, limits=None, transport=Dying()) as client,
+        pytest.raises(KeyboardInterrupt),
+    ):
+        run(client, tmp_path, rows, name="dies")
+    bulks_before = _bulk_posts(sandbox)
+    with client_for(sandbox, team) as client:
+        result, _results = run(client, tmp_path, rows, name="update", mode="update")
+    assert _bulk_posts(sandbox) == bulks_before  # nothing created, nothing resent
+    assert result.counts["unchanged"] == 5 and result.summary["confirmed_earlier"] == 0
+    assert len(all_contacts(team)) == 5
+
+
+def _bulk_posts(server: RunningSandbox) -> int:
+    stats = httpx.get(f"{server.url}/_sandbox/stats", headers=server.admin_headers).json()
+    return sum(r["count"] for r in stats["requests"] if r["route"] == "/api/v1/contacts/bulk")

@@ -7,6 +7,9 @@ not need raise.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, MutableSet, Sequence
+from pathlib import Path
+
+import pytest
 
 from bulk_sync.client.models import (
     Assignment,
@@ -23,9 +26,10 @@ from bulk_sync.client.models import (
     Tag,
 )
 from bulk_sync.client.pagination import ContactPager
-from bulk_sync.errors import FieldProblem, ValidationFailed
-from bulk_sync.importer.outcomes import Fence
+from bulk_sync.errors import FieldProblem, OutcomeUnknown, ValidationFailed
+from bulk_sync.importer.outcomes import Fence, RowOutcome
 from bulk_sync.importer.push import Pusher, TagResolver
+from bulk_sync.importer.reports import ReportWriter
 
 
 class StandIn:
@@ -68,10 +72,14 @@ class StandIn:
     def get_contact(self, contact_id: str) -> ContactWithContext:
         raise NotImplementedError
 
-    def create_contact(self, contact: NewContact) -> Contact:
+    def create_contact(
+        self, contact: NewContact, *, before_send: Callable[[], None] | None = None
+    ) -> Contact:
         raise NotImplementedError
 
-    def bulk_create(self, contacts: Sequence[NewContact]) -> BulkSummary:
+    def bulk_create(
+        self, contacts: Sequence[NewContact], *, before_send: Callable[[], None] | None = None
+    ) -> BulkSummary:
         raise NotImplementedError
 
     def update_contact(self, contact_id: str, changes: ContactChanges) -> Contact:
@@ -134,10 +142,14 @@ class RefusingServer(StandIn):
     def __init__(self) -> None:
         super().__init__([[]])
 
-    def bulk_create(self, contacts: Sequence[NewContact]) -> BulkSummary:
+    def bulk_create(
+        self, contacts: Sequence[NewContact], *, before_send: Callable[[], None] | None = None
+    ) -> BulkSummary:
         raise ValidationFailed("Validation error", details=[], method="POST", path="/bulk")
 
-    def create_contact(self, contact: NewContact) -> Contact:
+    def create_contact(
+        self, contact: NewContact, *, before_send: Callable[[], None] | None = None
+    ) -> Contact:
         self.singles += 1
         problem = FieldProblem("email", "Invalid email")
         raise ValidationFailed("Validation error", details=[problem], method="POST", path="/")
@@ -158,11 +170,15 @@ class GarblingServer(StandIn):
     def __init__(self) -> None:
         super().__init__([[]])
 
-    def bulk_create(self, contacts: Sequence[NewContact]) -> BulkSummary:
+    def bulk_create(
+        self, contacts: Sequence[NewContact], *, before_send: Callable[[], None] | None = None
+    ) -> BulkSummary:
         self.pages = [[Contact(id=f"c{i}", number=f"garbled {i}") for i in range(len(contacts))]]
         return BulkSummary(requested=len(contacts), created=len(contacts), errors=0)
 
-    def create_contact(self, contact: NewContact) -> Contact:
+    def create_contact(
+        self, contact: NewContact, *, before_send: Callable[[], None] | None = None
+    ) -> Contact:
         self.singles += 1
         raise NotImplementedError
 
@@ -178,4 +194,60 @@ def test_contacts_echowin_counts_created_but_stored_otherwise_are_never_resent()
     assert {o.status for o in outcomes.values()} == {"unconfirmed"}
     assert outcomes[2].error == (
         "echowin counted it created, but no contact with its number or email was found: look it up"
+    )
+
+
+class LosingServer(StandIn):
+    """Loses the answer of the first bulk (nothing made); meanwhile someone else made
+    3 contacts with ordinary numbers. The second bulk is answered and made."""
+
+    def __init__(self) -> None:
+        super().__init__([[]])
+        self.bulks = 0
+        self.before_send_calls = 0
+
+    def bulk_create(
+        self, contacts: Sequence[NewContact], *, before_send: Callable[[], None] | None = None
+    ) -> BulkSummary:
+        self.bulks += 1
+        if before_send is not None:
+            before_send()
+            self.before_send_calls += 1
+        others = [Contact(id=f"o{i}", number=f"+1718555000{i}") for i in range(3)]
+        if self.bulks == 1:
+            self.pages = [others]
+            raise OutcomeUnknown("lost", method="POST", path="/api/v1/contacts/bulk")
+        made = [Contact(id=f"c{i}", number=c.number) for i, c in enumerate(contacts)]
+        self.pages = [[*made, *others]]
+        return BulkSummary(requested=len(contacts), created=len(contacts), errors=0)
+
+
+def test_a_lost_answer_waits_its_grace_from_the_loss_and_others_contacts_are_not_ours() -> None:
+    server = LosingServer()
+    waits: list[float] = []
+    pusher = Pusher(server, TagResolver(server, []), grace_s=2.0, sleep=waits.append)
+    body = NewContact(number="+12125550100").model_dump_json(by_alias=True)
+    outcomes = pusher.push([(2, body)])
+    # two reads, each after a full grace counted from the loss (not from before the wait
+    # for the rate limit), then, the team's growth being others' contacts: sent again
+    assert waits[:2] == [pytest.approx(2.0, abs=0.05)] * 2
+    assert server.bulks == 2 and server.before_send_calls == 2
+    assert outcomes[2] == RowOutcome("created", "c0")
+
+
+def test_unconfirmed_rows_count_among_the_created_and_rows_add_up(tmp_path: Path) -> None:
+    writer = ReportWriter(tmp_path, ["Phone"], [])
+    outcomes = [RowOutcome("created", "a"), RowOutcome("unconfirmed", error="look it up"),
+                RowOutcome("rejected", error="bad")]  # fmt: skip
+    writer.write((row, "x", o) for row, o in enumerate(outcomes, start=2))
+    writer.close(finished=True)
+    counts = writer.summary_counts()
+    assert counts["created"] == 2 and counts["unconfirmed"] == 1
+    assert (
+        counts["rows"]
+        == sum(
+            counts[k]
+            for k in ("created", "updated", "unchanged", "duplicates", "rejected", "skipped")
+        )
+        == 3
     )
