@@ -9,9 +9,13 @@ touches a file the pattern does not match.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
+import sqlite3
 from pathlib import Path
+
+from .errors import ConfigError
 
 PARTIAL = ".partial"  # the suffix of a file still being written
 _PLACEHOLDERS = {"{date}": ("%Y-%m-%d", r"\d{4}-\d{2}-\d{2}"),
@@ -72,3 +76,29 @@ def rotate(pattern: Path, keep: int) -> list[Path]:
         if manifest.is_file():
             manifest.unlink()
     return doomed
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_state_db(path: Path, schema: str, *, what: str, durable: bool) -> sqlite3.Connection:
+    """A SQLite file of the state directory, in WAL mode, its schema made; `durable`: every
+    commit is on disk when it returns (a journal), else a crash may lose the last one (a
+    cache). One sentence (ConfigError) when it cannot be used."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None)  # transactions by hand
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.executescript(schema)
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(
+            f"cannot use the {what} {path} ({exc}); move it away to start afresh"
+        ) from None
+    return db

@@ -27,9 +27,9 @@ from typing import Any
 from ..client import EchowinClient
 from ..client.models import Contact
 from ..errors import ConfigError
-from ..files import dated, finish, partial_path, rotate, write_atomically
+from ..files import dated, file_sha256, finish, partial_path, rotate, write_atomically
 from .layout import Layout
-from .writers import Spool, sha256, write_output
+from .writers import Spool, write_output
 
 PASSES = 3
 SUFFIXES = (".csv", ".xlsx")
@@ -116,7 +116,7 @@ def export_contacts(
     manifest = {
         "file": str(path.resolve()),
         "rows": spool.rows,
-        "sha256": sha256(path),
+        "sha256": file_sha256(path),
         "api_url": client.settings.url,
         "started_at": started_at,
         "finished_at": _now(),

@@ -11,7 +11,6 @@ Memory holds one row at a time either way.
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,11 +82,3 @@ def _xlsx_text(value: str) -> str:
     """A cell value openpyxl stores as text: neutralized values never start with `=`
     (its formula mark); control characters XML cannot hold become U+FFFD."""
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if value else value
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()

@@ -22,6 +22,7 @@ from ..client.models import (
     Tag,
 )
 from ..client.pagination import ContactPager
+from ..errors import NotFound
 
 
 class ContactsApi(Protocol):
@@ -76,3 +77,12 @@ class ContactsApi(Protocol):
     def tags(self) -> list[Tag]: ...
 
     def create_tag(self, name: str, color: str | None = None) -> Tag: ...
+
+
+def contact_exists(api: ContactsApi, contact_id: str) -> bool:
+    """The team `api` speaks for has this contact (another team's answers 404)."""
+    try:
+        api.get_contact(contact_id)
+    except NotFound:
+        return False
+    return True

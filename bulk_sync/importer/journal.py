@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..files import open_state_db
 from .outcomes import SETTLED, Fence, RowOutcome, SentBatch
 
 JOURNAL_NAME = "journal.sqlite3"
@@ -75,14 +75,6 @@ class JobKey:
         return f"{self.source_sha256}:{self.mapping_sha256}:{self.api_url}"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -90,21 +82,12 @@ def text_sha256(text: str) -> str:
 class Journal:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / JOURNAL_NAME
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None)  # transactions by hand
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")  # a committed step survives a crash
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.executescript(_SCHEMA)
-            columns = {c[1] for c in self._db.execute("PRAGMA table_info(batches)")}
-            for column in ("fence_total INTEGER", "sent_at REAL"):  # an older journal
-                if column.split()[0] not in columns:
-                    self._db.execute(f"ALTER TABLE batches ADD COLUMN {column}")
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(
-                f"cannot use the journal {self.path} ({exc}); move it away to start afresh"
-            ) from None
+        # durable: a committed step survives a crash
+        self._db = open_state_db(self.path, _SCHEMA, what="journal", durable=True)
+        columns = {c[1] for c in self._db.execute("PRAGMA table_info(batches)")}
+        for column in ("fence_total INTEGER", "sent_at REAL"):  # an older journal
+            if column.split()[0] not in columns:
+                self._db.execute(f"ALTER TABLE batches ADD COLUMN {column}")
 
     def close(self) -> None:
         self._db.close()

@@ -18,15 +18,14 @@ knows (the index still has the old key). `--refresh-index` reads the team whole.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable, Mapping
 from itertools import islice
 from pathlib import Path
 
 from ..client.models import Contact
 from ..client.pagination import NO_MEMORY, created_before
-from ..errors import ConfigError, NotFound
-from .api import ContactsApi
+from ..files import open_state_db
+from .api import ContactsApi, contact_exists
 from .keys import Key, Keys, contact_keys
 
 INDEX_NAME = "teams.sqlite3"
@@ -73,18 +72,8 @@ class TeamIndex:
 
     def __init__(self, state_dir: Path, account: str, region: str) -> None:
         self.path = state_dir / INDEX_NAME
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode = WAL")
-            # a cache of the team, checked every run: a write lost to a power cut is read again
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(
-                f"cannot use the team index {self.path} ({exc}); move it away to start afresh"
-            ) from None
+        # a cache of the team, checked every run: a write lost to a power cut is read again
+        self._db = open_state_db(self.path, _SCHEMA, what="team index", durable=False)
         self.account = account
         self.region = region
         self.team: int | None = None
@@ -120,7 +109,7 @@ class TeamIndex:
                     (team, RECOGNIZE_BY),
                 )
             ]
-            if known and any(_exists(api, contact) for contact in known):
+            if known and any(contact_exists(api, contact) for contact in known):
                 self.team = team
                 if region != self.region:
                     self._rekey()
@@ -363,14 +352,6 @@ class TeamIndex:
             ):
                 found.add(row)
         return found
-
-
-def _exists(api: ContactsApi, contact_id: str) -> bool:
-    try:
-        api.get_contact(contact_id)
-    except NotFound:
-        return False
-    return True
 
 
 def _now() -> str:

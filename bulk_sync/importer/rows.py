@@ -1,0 +1,262 @@
+"""Each row's fate, in file order: the planner between the prepared rows and the team.
+
+A row is, in this order: done by an earlier run of this job (its journal), rejected,
+an in-file duplicate, or looked for in the team by its match key (lookup.py):
+found once, it is skipped (create) or brought up to date (update.py); found several
+times, rejected as ambiguous; left unconfirmed by an earlier run, unconfirmed again;
+not found, skipped (update) or created in a batch (push.py). Rows are written to the
+reports in file order once their outcome is known; at most one chunk and one batch
+wait in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ..client.models import Contact
+from ..errors import Interrupted
+from .dedupe import SeenKeys
+from .journal import Job
+from .keys import Keys, match_keys
+from .lookup import Lookup
+from .outcomes import RowOutcome
+from .prepare import PreparedChunk
+from .push import BATCH_SIZE, Pusher, TagResolver
+from .reports import ReportWriter
+from .team import ALL_KEYS, TeamIndex
+from .update import Updater, UpdateRules
+
+
+@dataclass(frozen=True)
+class Progress:
+    rows: int
+    created: int
+    rejected: int
+    duplicates: int
+    total: int | None  # data rows in the file, when the format says (spreadsheets)
+
+
+@dataclass
+class Identity:
+    """How rows meet the team: the mode, the lookup, and the updater."""
+
+    mode: str
+    lookup: Lookup
+    updater: Updater
+    rules: UpdateRules
+    index: TeamIndex | None  # remembers what this run wrote (None: no lookup at all)
+
+
+_NOT_SENT = RowOutcome("skipped", error="dry run: not sent")
+_STILL_UNCONFIRMED = RowOutcome(
+    "unconfirmed",
+    error="an earlier run sent this row and echowin counted it created, but no contact with "
+    "its number or email was found: look it up (--refresh-index reads the team again)",
+)
+
+
+def _all_keys(body: str) -> Keys:
+    """A body's keys, number first: what the team index files a contact under."""
+    contact = json.loads(body)
+    return match_keys(contact.get("number"), contact.get("email"), ALL_KEYS)
+
+
+class RowRun:
+    """Rows in file order, each written once its outcome is known."""
+
+    def __init__(
+        self,
+        writer: ReportWriter,
+        pusher: Pusher,
+        tags: TagResolver,
+        dry_run: bool,
+        on_progress: Callable[[Progress], None] | None,
+        total: int | None,
+        match: tuple[str, ...],
+        job: Job | None,
+        should_stop: Callable[[], bool],
+        identity: Identity,
+    ) -> None:
+        self._writer = writer
+        self._identity = identity
+        self._sending: dict[int, str] = {}  # row → body, while its batch is out
+        self._touched: dict[str, Contact] = {}  # contacts this chunk updated, as they are now
+        self._written: list[tuple[str, Keys, str, Contact | None]] = []  # for the index
+        self._job = job
+        self._should_stop = should_stop
+        self.confirmed_earlier = 0  # rows an earlier run created (from the journal)
+        self._pusher = pusher
+        self._tags = tags
+        self._dry_run = dry_run
+        self._on_progress = on_progress
+        self._total = total
+        self._key_name = " and ".join(match)
+        self._seen = SeenKeys()
+        self._waiting: list[tuple[int, str, RowOutcome | None]] = []  # row, line, outcome
+        self._batch: list[tuple[int, str]] = []  # row, JSON body
+        self._outcomes: dict[int, RowOutcome] = {}
+        self.to_create = 0
+        self.new_tags: dict[str, str] = {}  # casefold -> first spelling, for the plan
+        self._planned_tags: set[tuple[str, ...]] = set()  # tag lists already planned
+
+    def all(self, chunks: Iterator[PreparedChunk]) -> None:
+        try:
+            for prepared in chunks:
+                self._chunk(prepared)
+            self._send()
+            self._flush()
+        finally:
+            self._seen.close()
+
+    def _chunk(self, prepared: PreparedChunk) -> None:
+        if self._should_stop():
+            raise Interrupted("interrupted; re-run the same command to resume")
+        first_rows = self._seen.first_rows(prepared.keys)
+        rejected, bodies = prepared.rejected, prepared.bodies
+        done = self._done_earlier(prepared.row_numbers)
+        settled = set(done) | set(rejected) | set(first_rows)
+        self._touched = {}  # the lookup answers for this chunk afresh
+        wanted: dict[int, Keys] = {}  # row → what to look for in the team
+        if not self._dry_run:
+            for row, body in bodies.items():
+                if row not in settled:
+                    # a row without its match key (no email, say) is still a person
+                    # with a number: looked for by it, never created twice
+                    wanted[row] = prepared.keys.get(row) or _all_keys(body)[:1]
+        existing = self._identity.lookup.find(wanted) if wanted else {}
+        index = self._identity.index
+        left_unconfirmed = (
+            index.unconfirmed({r: k for r, k in wanted.items() if r not in existing})
+            if index is not None
+            else set()
+        )
+        for row, line in zip(prepared.row_numbers, prepared.lines, strict=True):
+            outcome: RowOutcome | None = None
+            if row in done:  # created by an earlier run: never sent twice
+                outcome = done[row]
+                self.confirmed_earlier += 1
+            elif row in rejected:
+                outcome = RowOutcome("rejected", error=rejected[row])
+            elif row in first_rows:
+                outcome = RowOutcome(
+                    "duplicate", error=f"same {self._key_name} as row {first_rows[row]}"
+                )
+            elif self._dry_run:
+                self._plan(prepared.tags.get(row))
+                outcome = _NOT_SENT
+            elif row in existing:
+                outcome = self._existing(existing[row], bodies[row])
+            elif row in left_unconfirmed:
+                outcome = _STILL_UNCONFIRMED
+            elif self._identity.mode == "update":
+                outcome = RowOutcome("skipped", error=f"not found: no contact in echowin has "
+                                     f"this {self._key_name}")  # fmt: skip
+            else:
+                self._batch.append((row, bodies[row]))
+                self._sending[row] = bodies[row]
+            self._waiting.append((row, line, outcome))
+            if len(self._batch) == BATCH_SIZE:
+                self._send()
+        self._remember()
+        self._flush()
+
+    def _existing(self, ids: list[str], body: str) -> RowOutcome:
+        """A row whose key the team already has: skipped, updated, or ambiguous."""
+        if len(ids) > 1:
+            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            return RowOutcome("rejected", error=f"ambiguous match: {len(ids)} contacts in "
+                              f"echowin have this {self._key_name} (ids {shown})")  # fmt: skip
+        (contact_id,) = ids
+        identity = self._identity
+        if identity.mode == "create":
+            return RowOutcome("skipped", contact_id, "already in echowin")
+        index = identity.index
+        stored, fresh = identity.lookup.contact(contact_id)
+        if contact_id in self._touched:  # another row of this chunk updated it already
+            stored, fresh = self._touched[contact_id], True
+        updated = identity.updater.update(
+            contact_id,
+            json.loads(body),
+            written=index.written(contact_id) if index is not None else None,
+            stored=stored,
+            fresh=fresh,
+        )
+        if updated.contact is not None:
+            self._touched[contact_id] = updated.contact
+        if updated.written is not None:
+            self._written.append((contact_id, (), updated.written, updated.contact))
+        return updated.outcome
+
+    def _plan(self, tag_names: list[str] | None) -> None:
+        """A dry run's row that would be created, with the tags it would need made."""
+        self.to_create += 1
+        if tag_names and (names := tuple(tag_names)) not in self._planned_tags:
+            self._planned_tags.add(names)
+            for tag in self._tags.missing(names):
+                self.new_tags.setdefault(tag.casefold(), tag)
+
+    def _done_earlier(self, rows: list[int]) -> dict[int, RowOutcome]:
+        """Rows of these that an earlier run of this job created (rejected ones go again)."""
+        if self._job is None or not rows:
+            return {}
+        return self._job.created(rows[0], rows[-1])
+
+    def _send(self) -> None:
+        if self._batch:
+            if self._should_stop():  # between batches: nothing is in flight
+                raise Interrupted("interrupted; re-run the same command to resume")
+            outcomes = self._pusher.push(self._batch)
+            self._outcomes.update(outcomes)
+            self._made(outcomes)
+            self._batch = []
+            self._flush()
+
+    def _made(self, outcomes: dict[int, RowOutcome]) -> None:
+        """What this batch made, in the team's index (the next run need not read it),
+        and the keys of rows left unconfirmed (the next run does not send them again)."""
+        stored = self._pusher.stored
+        unconfirmed = []
+        for row, outcome in outcomes.items():
+            body = self._sending.pop(row)
+            if outcome.status == "created" and outcome.contact_id:
+                digest = self._identity.rules.body_hash(json.loads(body))
+                made = (outcome.contact_id, _all_keys(body), digest, stored.pop(row, None))
+                self._written.append(made)
+            elif outcome.status == "unconfirmed":
+                unconfirmed.append(_all_keys(body))
+        self._remember()
+        if unconfirmed and self._identity.index is not None:
+            self._identity.index.mark_unconfirmed(unconfirmed)
+
+    def _remember(self) -> None:
+        """What this run wrote (or found as the row says), in the team's index at once."""
+        if self._identity.index is not None and self._written:
+            self._identity.index.remember(self._written)
+        self._written = []
+
+    def _flush(self) -> None:
+        done = 0
+        for row, _, outcome in self._waiting:
+            if outcome is None and row not in self._outcomes:
+                break
+            done += 1
+        if not done:
+            return
+        self._writer.write(
+            (row, line, outcome or self._outcomes.pop(row))
+            for row, line, outcome in self._waiting[:done]
+        )
+        del self._waiting[:done]
+        if self._on_progress is not None:
+            counts = self._writer.counts
+            self._on_progress(
+                Progress(
+                    sum(counts.values()),
+                    counts["created"],
+                    counts["rejected"],
+                    counts["duplicate"],
+                    self._total,
+                )
+            )
