@@ -26,6 +26,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
@@ -189,6 +190,10 @@ class Mapping(_Strict):
     match: tuple[Literal["number", "email"], ...] = ("number",)
     # on update: merge the row's tags with the contact's, or make them its only tags
     tags_mode: Literal["merge", "replace"] = "merge"
+    # columns no spec names: left out, or each the custom field named by its header
+    other_columns: Literal["ignore", "customFields"] = Field("ignore", alias="otherColumns")
+    ignore: tuple[str, ...] = ()  # columns never taken as custom fields by otherColumns
+    _implicit: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     @field_validator("match", mode="before")
     @classmethod
@@ -251,6 +256,8 @@ class Mapping(_Strict):
             shown = ", ".join(repr(h) for h in headers)
             raise MappingError(f"{'; '.join(missing)}. The columns of {source} are: {shown}")
         used = {i for found in columns.values() for i in found}
+        if self.other_columns == "customFields":
+            return self._with_other_columns(headers, used).bind(headers, source=source)
         warnings = [
             f"column {headers[i]!r} appears more than once; the mapping uses the first "
             f"(column {i + 1})"
@@ -258,6 +265,30 @@ class Mapping(_Strict):
             if sum(header_key(h) == header_key(headers[i]) for h in headers) > 1
         ]
         return BoundMapping(self, columns, warnings)
+
+    def _with_other_columns(self, headers: list[str], used: set[int]) -> Mapping:
+        """This mapping with each column it leaves out (but those in `ignore`) as the
+        custom field its header names (a backup written by `bulk-sync export`)."""
+        skip = {header_key(h) for h in self.ignore}
+        seen: set[str] = set()
+        extra: dict[str, ValueSpec] = {}
+        for i, header in enumerate(headers):
+            key = header_key(header)
+            if i in used or not key or key in skip or key in seen:
+                continue
+            seen.add(key)
+            extra.setdefault(header.strip(), ValueSpec(column=(header,)))
+        expanded = self.model_copy(
+            update={"custom_fields": {**extra, **self.custom_fields}, "other_columns": "ignore"}
+        )
+        expanded._implicit = frozenset(extra) - set(self.custom_fields)
+        return expanded
+
+    @property
+    def implicit_custom_fields(self) -> frozenset[str]:
+        """Custom fields taken from columns by `otherColumns`, not named by the mapping:
+        a backup brings back what echowin held, so `required` is not enforced on them."""
+        return self._implicit
 
     def to_yaml(self) -> str:
         """The mapping as YAML a person can save and edit (defaults left out)."""

@@ -141,7 +141,7 @@ def build_schema(mapping: Mapping, team: TeamRules, region: str) -> pa.DataFrame
         schema = team.custom_fields.get(name)
         checks = []
         if schema is not None:
-            if schema.required:
+            if schema.required and name not in mapping.implicit_custom_fields:
                 checks.append(pa.Check.required())
             if schema.type == "number":
                 checks.append(pa.Check.number_value())
