@@ -153,3 +153,19 @@ def test_a_bad_output_or_tag_is_one_sentence_before_anything_is_read(
         export_contacts(ExportOptions(tmp_path / "no" / "out.csv"), client)
     with pytest.raises(ConfigError, match="no tag named 'Nope'"):
         export_contacts(ExportOptions(tmp_path / "o.csv", tags=("Nope",)), client)
+
+
+def test_an_unwritable_folder_is_one_sentence_before_anything_is_read(
+    client: EchowinClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(As root every folder is writable: the refusal is staged.)"""
+    import tempfile
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", refuse)
+    before = client.stats.requests
+    with pytest.raises(ConfigError, match=r"cannot write in .* \(Permission denied\)"):
+        export_contacts(ExportOptions(tmp_path / "out.csv"), client)
+    assert client.stats.requests == before

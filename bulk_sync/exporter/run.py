@@ -77,11 +77,15 @@ def export_contacts(
     started, started_at = time.monotonic(), _now()
     target = dated(options.output)
     _check_target(target)
+    try:  # beside OUTPUT, so that the file is renamed, never copied, into place
+        workspace = tempfile.TemporaryDirectory(dir=target.parent, prefix=".bulk-sync-")
+    except OSError as exc:
+        raise ConfigError(f"cannot write in {target.parent} ({exc.strerror or exc})") from None
     tag_ids = _tag_ids(client, options.tags)
     layout = Layout(client.custom_fields())
     start_total = _count(client, options.search, tag_ids)
     partial = partial_path(target)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".bulk-sync-") as work:
+    with workspace as work:
         spool, ids = Spool(Path(work) / "rows.csv"), _DiskIds(Path(work) / "ids.sqlite3")
         pages, verified = 0, False
         reason: str | None = "not read"
