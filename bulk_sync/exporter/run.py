@@ -81,11 +81,11 @@ def export_contacts(
         workspace = tempfile.TemporaryDirectory(dir=target.parent, prefix=".bulk-sync-")
     except OSError as exc:
         raise ConfigError(f"cannot write in {target.parent} ({exc.strerror or exc})") from None
-    tag_ids = _tag_ids(client, options.tags)
-    layout = Layout(client.custom_fields())
-    start_total = _count(client, options.search, tag_ids)
     partial = partial_path(target)
     with workspace as work:
+        tag_ids = _tag_ids(client, options.tags)
+        layout = Layout(client.custom_fields())
+        start_total = _count(client, options.search, tag_ids)
         spool, ids = Spool(Path(work) / "rows.csv"), _DiskIds(Path(work) / "ids.sqlite3")
         pages, verified = 0, False
         reason: str | None = "not read"
