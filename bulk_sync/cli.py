@@ -441,8 +441,8 @@ def export_command(
         int | None,
         typer.Option(
             min=1,
-            help="After a verified export, delete all but the newest N files matching OUTPUT's "
-            "{date} pattern (never any other file).",
+            help="After a verified export, delete all but the newest N backups matching "
+            "OUTPUT's {date} pattern (never the new one, never a file without a manifest).",
         ),
     ] = None,
     timeout: TimeoutOpt = None,

@@ -56,26 +56,36 @@ def is_pattern(path: Path) -> bool:
     return any(p in path.name for p in _PLACEHOLDERS)
 
 
-def rotate(pattern: Path, keep: int) -> list[Path]:
-    """Delete all but the newest `keep` files matching `pattern` (by the date in their
-    name); the files deleted. A pattern without a placeholder matches one file only:
-    nothing is deleted."""
+def rotate(pattern: Path, keep: int, written: Path) -> list[Path]:
+    """Delete all but the newest `keep` backups of `pattern` (by the date in their name),
+    `written` (just made) always among those kept; the files deleted. Only files that
+    match the pattern and have a manifest beside them (bulk-sync made them) are ever
+    deleted; a pattern without a placeholder matches one file only: nothing is."""
     if not is_pattern(pattern) or not pattern.parent.is_dir():
         return []
     regex = re.escape(pattern.name)
     for placeholder, (_, digits) in _PLACEHOLDERS.items():
         regex = regex.replace(re.escape(placeholder), digits)
-    matching = sorted(
-        (p for p in pattern.parent.iterdir() if p.is_file() and re.fullmatch(regex, p.name)),
+    others = sorted(
+        (
+            p
+            for p in pattern.parent.iterdir()
+            if p.is_file()
+            and re.fullmatch(regex, p.name)
+            and p.name != written.name
+            and _manifest(p).is_file()
+        ),
         key=lambda p: p.name,
     )
-    doomed = matching[: max(0, len(matching) - keep)]
+    doomed = others[: max(0, len(others) - (keep - 1))]
     for path in doomed:
         path.unlink()
-        manifest = path.with_name(path.name + ".manifest.json")
-        if manifest.is_file():
-            manifest.unlink()
+        _manifest(path).unlink()
     return doomed
+
+
+def _manifest(path: Path) -> Path:
+    return path.with_name(path.name + ".manifest.json")
 
 
 def file_sha256(path: Path) -> str:

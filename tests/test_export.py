@@ -128,20 +128,43 @@ def test_xlsx_cells_are_text_never_formulas(
     assert sorted(restore(v) for v in first) == sorted(names)
 
 
-def test_keep_deletes_only_older_files_of_the_pattern(tmp_path: Path) -> None:
+def test_keep_deletes_only_older_backups_of_the_pattern(tmp_path: Path) -> None:
     pattern = tmp_path / "contacts-{date}.csv"
     for day in range(1, 6):
         path = dated(pattern, dt.datetime(2026, 11, day, tzinfo=dt.UTC))
         path.write_text("x")
+        path.with_name(path.name + ".manifest.json").write_text("{}")
     (tmp_path / "contacts-notes.csv").write_text("mine")
     (tmp_path / "other-2026-11-01.csv").write_text("mine")
-    deleted = rotate(pattern, keep=2)
+    (tmp_path / "contacts-2027-01-01.csv").write_text("a copy made by hand: no manifest")
+    written = tmp_path / "contacts-2026-11-05.csv"
+    deleted = rotate(pattern, keep=2, written=written)
     assert sorted(p.name for p in deleted) == [f"contacts-2026-11-0{d}.csv" for d in (1, 2, 3)]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "contacts-2026-11-04.csv", "contacts-2026-11-05.csv", "contacts-notes.csv",
-        "other-2026-11-01.csv",
+    assert sorted(p.name for p in tmp_path.iterdir() if "manifest" not in p.name) == [
+        "contacts-2026-11-04.csv", "contacts-2026-11-05.csv", "contacts-2027-01-01.csv",
+        "contacts-notes.csv", "other-2026-11-01.csv",
     ]  # fmt: skip
-    assert rotate(tmp_path / "fixed.csv", keep=1) == []
+    # the backup just written is kept, whatever dates other names carry
+    (tmp_path / "contacts-2027-02-02.csv").write_text("x")
+    (tmp_path / "contacts-2027-02-02.csv.manifest.json").write_text("{}")
+    assert written not in rotate(pattern, keep=1, written=written) and written.exists()
+    assert not (tmp_path / "contacts-2027-02-02.csv").exists()
+    assert rotate(tmp_path / "fixed.csv", keep=1, written=tmp_path / "fixed.csv") == []
+
+
+def test_a_nightly_export_with_keep_keeps_the_new_backup(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    team.create(number="+12125550001")
+    old = tmp_path / "b-2020-01-01.csv"
+    old.write_text("old")
+    old.with_name(old.name + ".manifest.json").write_text("{}")
+    result = export_contacts(ExportOptions(tmp_path / "b-{date}.csv", keep=1), client)
+    assert result.verified and result.path.exists() and result.deleted == [old]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        result.path.name,
+        result.path.name + ".manifest.json",
+    ]
 
 
 def test_a_bad_output_or_tag_is_one_sentence_before_anything_is_read(

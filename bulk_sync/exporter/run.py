@@ -135,7 +135,7 @@ def export_contacts(
     write_atomically(
         target.with_name(target.name + ".manifest.json"), json.dumps(manifest, indent=2) + "\n"
     )
-    deleted = rotate(options.output, options.keep) if verified and options.keep else []
+    deleted = rotate(options.output, options.keep, target) if verified and options.keep else []
     seconds = round(time.monotonic() - started, 3)
     return ExportResult(path, spool.rows, pages, seconds, verified, reason, manifest, deleted)
 
