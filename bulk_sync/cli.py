@@ -24,6 +24,7 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 
 from . import __version__
@@ -464,12 +465,21 @@ def export_command(
     stop = _StopOnSignal()
     options = ExportOptions(output, tuple(tag or ()), search, keep, stop.requested)
     last = [time.monotonic()]
+    bar = None
+    if not quiet and err.is_terminal:
+        bar = Progress(
+            TextColumn("contacts"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=err, transient=True,
+        )  # fmt: skip
+        task = bar.add_task("export", total=None)
 
     def progress(p: ExportProgress) -> None:
-        if not quiet and time.monotonic() - last[0] >= 10:
+        if bar is not None:
+            bar.update(task, completed=p.rows, total=p.total)
+        elif not quiet and time.monotonic() - last[0] >= 10:
             last[0] = time.monotonic()
             of = f" of {p.total}" if p.total is not None else ""
-            err.print(f"{time.strftime('%Y-%m-%d %H:%M:%S%z')} contacts {p.rows}{of}")
+            err.print(f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} contacts {p.rows}{of}")
 
     try:
         with (
@@ -478,7 +488,13 @@ def export_command(
                 api_url=api_url, api_key_file=api_key_file, sandbox=sandbox, timeout_s=timeout
             ) as client,
         ):
-            result = export_contacts(options, client, on_progress=progress)
+            if bar is not None:
+                bar.start()
+            try:
+                result = export_contacts(options, client, on_progress=progress)
+            finally:
+                if bar is not None:
+                    bar.stop()
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     except ApiError as exc:

@@ -216,3 +216,17 @@ def test_real_world_files_validate_without_a_mapping(name: str, tmp_path: Path) 
     assert code in (0, 1), output
     summary = json.loads(next((tmp_path / "bulk-sync-reports").glob("*/summary.json")).read_text())
     assert summary["rows"] == summary["skipped"] + summary["rejected"] + summary["duplicates"] > 0
+
+
+def test_import_then_export_with_the_sandbox_sees_the_same_contacts(tmp_path: Path) -> None:
+    code, _ = run_cli(
+        ["import", str(ROOT / "samples/leads.csv"), "--mapping", str(ROOT / "mappings/leads.yaml"),
+         "--sandbox", "-q"], tmp_path, env={"BULK_SYNC_STATE_DIR": str(tmp_path / "state")},
+    )  # fmt: skip
+    assert code == 1
+    code, output = run_cli(["export", "backup-{date}.xlsx", "--sandbox", "--keep", "2"], tmp_path)
+    assert code == 0, output
+    exported = r"Exported 216 contacts in 3 pages, .*backup-\d{4}-\d\d-\d\d\.xlsx \(verified\)"
+    assert re.search(exported, output.replace("\n", "")), output
+    code, output = run_cli(["export", "vip.csv", "--sandbox", "--tag", "Nope"], tmp_path)
+    assert code == 2 and "no tag named 'Nope'" in output
