@@ -421,7 +421,8 @@ def _import(
         "Examples:\n\n"
         "  bulk-sync export backup.xlsx --sandbox\n\n"
         "  bulk-sync export 'backups/contacts-{date}.csv' --keep 14   # nightly, 14 kept\n\n"
-        "  bulk-sync export vip.csv --tag VIP"
+        "  bulk-sync export vip.csv --tag VIP\n\n"
+        "  bulk-sync export leads-again.csv --mapping mappings/leads.yaml"
     ),
 )
 def export_command(
@@ -437,6 +438,12 @@ def export_command(
     ] = None,
     search: Annotated[
         str | None, typer.Option(help="Only contacts whose names, email or number hold this.")
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping", "-m", help="Write the columns of this mapping (it imports the file back)."
+        ),
     ] = None,
     keep: Annotated[
         int | None,
@@ -459,11 +466,13 @@ def export_command(
     back.
     """
     from .connect import connect
-    from .errors import ApiError, ConfigError
+    from .errors import ApiError, ConfigError, InputError
     from .exporter import ExportOptions, ExportProgress, export_contacts
 
     stop = _StopOnSignal()
-    options = ExportOptions(output, tuple(tag or ()), search, keep, stop.requested)
+    options = ExportOptions(
+        output, tuple(tag or ()), search, keep, mapping=mapping, should_stop=stop.requested
+    )
     last = [time.monotonic()]
     bar = None
     if not quiet and err.is_terminal:
@@ -495,7 +504,7 @@ def export_command(
             finally:
                 if bar is not None:
                     bar.stop()
-    except ConfigError as exc:
+    except (ConfigError, InputError) as exc:
         raise _fail(str(exc)) from None
     except ApiError as exc:
         raise _fail(f"{exc}; run the export again", code=3) from None

@@ -192,3 +192,35 @@ def test_an_unwritable_folder_is_one_sentence_before_anything_is_read(
     with pytest.raises(ConfigError, match=r"cannot write in .* \(Permission denied\)"):
         export_contacts(ExportOptions(tmp_path / "out.csv"), client)
     assert client.stats.requests == before
+
+
+def test_an_export_in_a_mappings_columns_imports_back_with_it(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    from bulk_sync.importer import ImportOptions, import_file
+
+    mapping = Path(__file__).resolve().parents[1] / "mappings" / "leads.yaml"
+    sample = Path(__file__).resolve().parents[1] / "samples" / "leads.csv"
+    with team_on(sandbox) as a, team_on(sandbox) as b:
+        with client_for(sandbox, a) as client:
+            import_file(ImportOptions(sample, mapping, report_dir=tmp_path / "r1",
+                                      state_dir=tmp_path / "s"), client, env={})  # fmt: skip
+            result = export_contacts(ExportOptions(tmp_path / "a.csv", mapping=mapping), client)
+        assert result.verified and result.rows == 216
+        header = read_csv(tmp_path / "a.csv")[0].keys()
+        assert list(header) == ["First Name", "Last Name", "Email", "Phone", "Company", "Role",
+                                "Budget", "Tags", "Notes"]  # fmt: skip
+        with client_for(sandbox, b) as client:
+            options = ImportOptions(tmp_path / "a.csv", mapping, report_dir=tmp_path / "r2",
+                                    state_dir=tmp_path / "s2")  # fmt: skip
+            again = import_file(options, client, env={})
+            assert again.counts["created"] == 216 and again.counts["rejected"] == 0
+            export_contacts(ExportOptions(tmp_path / "b.csv"), client)
+        with client_for(sandbox, a) as client:
+            export_contacts(ExportOptions(tmp_path / "a-full.csv"), client)
+
+    def content(path: Path) -> list[tuple[str, ...]]:
+        return sorted(tuple(v for k, v in r.items() if k not in ("id", "createdAt"))
+                      for r in read_csv(path))  # fmt: skip
+
+    assert content(tmp_path / "b.csv") == content(tmp_path / "a-full.csv")

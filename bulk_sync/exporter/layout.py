@@ -11,11 +11,12 @@ is written as JSON would write it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..cells import neutralize
 from ..client.models import Contact, CustomFieldSchema
+from ..mapping import Mapping, ValueSpec
 
 STANDARD = ["id", "firstName", "lastName", "email", "number", "carrier", "crmStage", "tags",
             "createdAt"]  # fmt: skip
@@ -65,3 +66,50 @@ def _text(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value) if isinstance(value, float) else str(value)
     return json.dumps(value, ensure_ascii=False)
+
+
+class MappedLayout:
+    """The columns of a mapping, run in reverse (`export --mapping`): each field to the
+    first column its spec names, tags joined with the mapping's split (`;` without one),
+    constants and transforms left out, the note, assignee and board columns empty. The
+    file imports back with the same mapping."""
+
+    def __init__(self, mapping: Mapping) -> None:
+        self._cells: list[tuple[str, Callable[[Contact], str]]] = []
+        fields = mapping.fields
+        standard: list[tuple[ValueSpec | None, Callable[[Contact], str]]] = [
+            (fields.first_name, lambda c: c.first_name or ""),
+            (fields.last_name, lambda c: c.last_name or ""),
+            (fields.email, lambda c: c.email or ""),
+            (fields.number, lambda c: c.number or ""),
+            (fields.carrier, lambda c: c.carrier or ""),
+            (mapping.name, lambda c: " ".join(p for p in (c.first_name, c.last_name) if p)),
+        ]
+        for spec, read in standard:
+            self._add(spec, read)
+        for key, spec in mapping.custom_fields.items():
+            self._add(spec, _custom(key))
+        tag_specs = [s for s in mapping.tags if s.column]
+        if tag_specs:
+            joiner = tag_specs[0].split or TAG_SEPARATOR
+            self._add(tag_specs[0], lambda c: joiner.join(t.name for t in c.tags))
+        # not in a contact's listing (notes, assignees, boards): the columns stay empty,
+        # so that the file still binds to the mapping
+        for spec in (mapping.note, mapping.assign_user_ids, mapping.board_ids):
+            self._add(spec, lambda c: "")
+
+    def _add(self, spec: ValueSpec | None, read: Callable[[Contact], str]) -> None:
+        taken = {name for name, _ in self._cells}
+        if spec is not None and spec.column and spec.column[0] not in taken:
+            self._cells.append((spec.column[0], read))
+
+    @property
+    def columns(self) -> list[str]:
+        return [name for name, _ in self._cells]
+
+    def row(self, contact: Contact) -> list[str]:
+        return [neutralize(read(contact)) for _, read in self._cells]
+
+
+def _custom(key: str) -> Callable[[Contact], str]:
+    return lambda contact: _text(contact.custom_fields.get(key))

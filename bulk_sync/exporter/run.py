@@ -28,7 +28,8 @@ from ..client import EchowinClient
 from ..client.models import Contact
 from ..errors import ConfigError
 from ..files import dated, file_sha256, finish, partial_path, rotate, write_atomically
-from .layout import Layout
+from ..mapping import load_mapping
+from .layout import Layout, MappedLayout
 from .writers import Spool, write_output
 
 PASSES = 3
@@ -41,6 +42,7 @@ class ExportOptions:
     tags: tuple[str, ...] = ()  # only contacts with any of these tags (names)
     search: str | None = None  # only contacts whose names, email or number hold this
     keep: int | None = None  # then delete all but the newest N files of the pattern
+    mapping: Path | None = None  # the layout of this mapping, in reverse
     should_stop: Callable[[], bool] = field(default=lambda: False, compare=False)
 
 
@@ -72,8 +74,9 @@ def export_contacts(
     *,
     on_progress: Callable[[ExportProgress], None] | None = None,
 ) -> ExportResult:
-    """Export the team; see the module docstring. Raises ConfigError (nothing read yet)
-    for an OUTPUT that cannot be written or an unknown tag."""
+    """Export the team; see the module docstring. Raises ConfigError or MappingError
+    (nothing read yet) for an OUTPUT that cannot be written, an unknown tag or a bad
+    mapping."""
     started, started_at = time.monotonic(), _now()
     target = dated(options.output)
     _check_target(target)
@@ -84,7 +87,11 @@ def export_contacts(
     partial = partial_path(target)
     with workspace as work:
         tag_ids = _tag_ids(client, options.tags)
-        layout = Layout(client.custom_fields())
+        layout: Layout | MappedLayout = (
+            MappedLayout(load_mapping(options.mapping))
+            if options.mapping is not None
+            else Layout(client.custom_fields())
+        )
         start_total = _count(client, options.search, tag_ids)
         spool, ids = Spool(Path(work) / "rows.csv"), _DiskIds(Path(work) / "ids.sqlite3")
         pages, verified = 0, False
