@@ -422,7 +422,8 @@ def _import(
         "  bulk-sync export backup.xlsx --sandbox\n\n"
         "  bulk-sync export 'backups/contacts-{date}.csv' --keep 14   # nightly, 14 kept\n\n"
         "  bulk-sync export vip.csv --tag VIP\n\n"
-        "  bulk-sync export leads-again.csv --mapping mappings/leads.yaml"
+        "  bulk-sync export leads-again.csv --mapping mappings/leads.yaml\n\n"
+        "  bulk-sync export full.xlsx --include notes,assignments,boards"
     ),
 )
 def export_command(
@@ -445,6 +446,14 @@ def export_command(
             "--mapping", "-m", help="Write the columns of this mapping (it imports the file back)."
         ),
     ] = None,
+    include: Annotated[
+        str | None,
+        typer.Option(
+            help="Also notes, assignments, boards (comma list): one request per contact and "
+            "kind, on sheets of their own (XLSX) or files beside OUTPUT (CSV); resumable."
+        ),
+    ] = None,
+    state_dir: StateDirOpt = None,
     keep: Annotated[
         int | None,
         typer.Option(
@@ -470,25 +479,38 @@ def export_command(
     from .exporter import ExportOptions, ExportProgress, export_contacts
 
     stop = _StopOnSignal()
+    from .exporter.details import parse_include
+
+    try:
+        kinds = parse_include(include)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     options = ExportOptions(
-        output, tuple(tag or ()), search, keep, mapping=mapping, should_stop=stop.requested
-    )
+        output, tuple(tag or ()), search, keep, mapping=mapping, include=kinds,
+        state_dir=state_dir, should_stop=stop.requested,
+    )  # fmt: skip
     last = [time.monotonic()]
     bar = None
     if not quiet and err.is_terminal:
         bar = Progress(
-            TextColumn("contacts"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeRemainingColumn(),
             console=err, transient=True,
         )  # fmt: skip
-        task = bar.add_task("export", total=None)
+        task = bar.add_task("contacts", total=None)
 
     def progress(p: ExportProgress) -> None:
+        if p.stage == "details" and p.rows == 0 and not quiet:
+            eta = f", about {_duration(p.eta_min * 60)} at echowin's GET limit" if p.eta_min else ""
+            err.print(f"reading {', '.join(kinds)} of each contact: {p.total} requests{eta};"
+                      " if stopped, the same command goes on where it stopped")  # fmt: skip
         if bar is not None:
-            bar.update(task, completed=p.rows, total=p.total)
+            bar.update(task, completed=p.rows, total=p.total, description=p.stage)
         elif not quiet and time.monotonic() - last[0] >= 10:
             last[0] = time.monotonic()
             of = f" of {p.total}" if p.total is not None else ""
-            err.print(f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} contacts {p.rows}{of}")
+            what = "contacts" if p.stage == "contacts" else "details read"
+            err.print(f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} {what} {p.rows}{of}")
 
     try:
         with (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import sqlite3
@@ -79,9 +80,22 @@ def rotate(pattern: Path, keep: int, written: Path) -> list[Path]:
     )
     doomed = others[: max(0, len(others) - (keep - 1))]
     for path in doomed:
+        for sibling in _siblings(path):  # the files --include wrote beside it
+            sibling.unlink(missing_ok=True)
         path.unlink()
         _manifest(path).unlink()
     return doomed
+
+
+def _siblings(path: Path) -> list[Path]:
+    """The files a backup's manifest lists beside it (`NAME-notes.csv`...)."""
+    try:
+        listed = json.loads(_manifest(path).read_text(encoding="utf-8")).get("include") or {}
+    except (OSError, ValueError, AttributeError):
+        return []
+    stem = path.name.rsplit(".", 1)[0] + "-"
+    found = [path.with_name(Path(str(p)).name) for p in listed.values()]
+    return [p for p in found if p.name.startswith(stem)]
 
 
 def _manifest(path: Path) -> Path:

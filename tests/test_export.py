@@ -224,3 +224,49 @@ def test_an_export_in_a_mappings_columns_imports_back_with_it(
                       for r in read_csv(path))  # fmt: skip
 
     assert content(tmp_path / "b.csv") == content(tmp_path / "a-full.csv")
+
+
+def test_include_adds_notes_assignments_and_boards_and_a_stopped_export_goes_on(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    with team_on(sandbox) as team:
+        boards = team.http.get("/api/v1/boards").json()["data"]
+        users = [u["id"] for u in team.users]
+        for i in range(30):
+            team.create(number=f"+1212555{i:04d}", note={"note": f"note {i}", "type": "INFO"},
+                        assignUserIds=[users[i % 2]], boardIds=[boards[0]["id"]])  # fmt: skip
+        include = ("notes", "assignments", "boards")
+        with client_for(sandbox, team) as client:
+            asked = iter(range(10**6))  # stops after 40 detail requests of the 90
+            stopping = ExportOptions(tmp_path / "b.xlsx", include=include,
+                                     state_dir=tmp_path / "state",
+                                     should_stop=lambda: next(asked) >= 40)  # fmt: skip
+            first = export_contacts(stopping, client)
+            assert (
+                not first.verified
+                and first.exit_code == 3
+                and "run it again" in (first.reason or "")
+            )
+            assert not (tmp_path / "b.xlsx").exists()
+            before = client.stats.requests
+            going_on = ExportOptions(
+                tmp_path / "b.xlsx", include=include, state_dir=tmp_path / "state"
+            )
+            second = export_contacts(going_on, client)
+            assert second.verified
+            details_read = client.stats.requests - before - 5  # less fields, pages, counts
+            assert 40 <= details_read <= 55  # what the first run read is not read again
+            book = load_workbook(tmp_path / "b.xlsx")
+            assert book.sheetnames == ["Contacts", "Notes", "Assignments", "Boards"]
+            notes = list(book["Notes"].iter_rows(values_only=True))[1:]
+            assert sorted(n[2] for n in notes) == sorted(f"note {i}" for i in range(30))
+            assert len(list(book["Assignments"].iter_rows())) == 31
+            assert {row[2] for row in list(book["Boards"].iter_rows(values_only=True))[1:]} == {
+                boards[0]["name"]
+            }
+            notes_only = ExportOptions(tmp_path / "c.csv", include=("notes",),
+                                       state_dir=tmp_path / "state")  # fmt: skip
+            third = export_contacts(notes_only, client)
+        assert third.verified
+        assert len(read_csv(tmp_path / "c-notes.csv")) == 30
+        assert third.manifest["include"] == {"notes": str((tmp_path / "c-notes.csv").resolve())}

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, MutableSet
+from collections.abc import Mapping as EnvMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,18 @@ from typing import Any
 from ..client import EchowinClient
 from ..client.models import Contact
 from ..errors import ConfigError
-from ..files import dated, file_sha256, finish, partial_path, rotate, write_atomically
+from ..files import (
+    PARTIAL,
+    dated,
+    file_sha256,
+    finish,
+    partial_path,
+    rotate,
+    write_atomically,
+)
 from ..mapping import load_mapping
+from ..state import resolve_state_dir
+from .details import COLUMNS, SHEETS, DetailStore, fetch
 from .layout import Layout, MappedLayout
 from .writers import Spool, write_output
 
@@ -43,13 +55,17 @@ class ExportOptions:
     search: str | None = None  # only contacts whose names, email or number hold this
     keep: int | None = None  # then delete all but the newest N files of the pattern
     mapping: Path | None = None  # the layout of this mapping, in reverse
+    include: tuple[str, ...] = ()  # notes, assignments, boards: one GET per contact and kind
+    state_dir: Path | None = None  # where fetched details wait for the next run (--include)
     should_stop: Callable[[], bool] = field(default=lambda: False, compare=False)
 
 
 @dataclass(frozen=True)
 class ExportProgress:
-    rows: int
+    rows: int  # contacts written, or (details) contacts whose details were read
     total: int | None  # the team's count of contacts, as last read
+    stage: str = "contacts"  # or "details"
+    eta_min: float | None = None  # details: minutes left at echowin's GET limit
 
 
 @dataclass
@@ -73,11 +89,13 @@ def export_contacts(
     client: EchowinClient,
     *,
     on_progress: Callable[[ExportProgress], None] | None = None,
+    env: EnvMapping[str, str] | None = None,
 ) -> ExportResult:
     """Export the team; see the module docstring. Raises ConfigError or MappingError
     (nothing read yet) for an OUTPUT that cannot be written, an unknown tag or a bad
     mapping."""
     started, started_at = time.monotonic(), _now()
+    env = os.environ if env is None else env
     target = dated(options.output)
     _check_target(target)
     try:  # beside OUTPUT, so that the file is renamed, never copied, into place
@@ -116,13 +134,25 @@ def export_contacts(
                     break
         except _Stopped:
             verified, reason = False, "interrupted; run it again for a complete backup"
+        except BaseException:
+            ids.close()
+            raise
         finally:
             spool.close()
+        try:
+            end_total = _count(client, options.search, tag_ids)
+            siblings = _write(client, options, env, spool, layout, ids, partial, target,
+                              verified, on_progress)  # fmt: skip
+            if siblings is None:
+                verified, reason = False, _DETAILS_STOPPED
+                siblings = []
+        finally:
             ids.close()
-        end_total = _count(client, options.search, tag_ids)
-        write_output(spool, layout.columns, partial, target.suffix.lower())
     if verified:
         finish(partial, target)
+        for sibling in siblings:  # written beside the file, as .partial too
+            finish(sibling, sibling.with_name(sibling.name.removesuffix(PARTIAL)))
+        siblings = [s.with_name(s.name.removesuffix(PARTIAL)) for s in siblings]
     path = target if verified else partial
     manifest = {
         "file": str(path.resolve()),
@@ -138,6 +168,9 @@ def export_contacts(
         "columns": layout.columns,
         "pages": pages,
         "filters": {"tags": list(options.tags), "search": options.search},
+        "include": {
+            kind: str(p.resolve()) for kind, p in zip(options.include, siblings, strict=False)
+        },
     }
     write_atomically(
         target.with_name(target.name + ".manifest.json"), json.dumps(manifest, indent=2) + "\n"
@@ -145,6 +178,62 @@ def export_contacts(
     deleted = rotate(options.output, options.keep, target) if verified and options.keep else []
     seconds = round(time.monotonic() - started, 3)
     return ExportResult(path, spool.rows, pages, seconds, verified, reason, manifest, deleted)
+
+
+_DETAILS_STOPPED = (
+    "stopped while reading the contacts' details; run it again: what was read is kept"
+)
+
+
+def _write(
+    client: EchowinClient,
+    options: ExportOptions,
+    env: EnvMapping[str, str],
+    spool: Spool,
+    layout: Layout | MappedLayout,
+    ids: _DiskIds,
+    partial: Path,
+    target: Path,
+    verified: bool,
+    on_progress: Callable[[ExportProgress], None] | None,
+) -> list[Path] | None:
+    """The file, with the details `--include` asks for; None when a stop request came
+    while they were read (what was read is kept for the next run)."""
+    form = target.suffix.lower()
+    if not options.include or not verified:
+        write_output(spool, layout.columns, partial, form)
+        return []
+    store = DetailStore(resolve_state_dir(options.state_dir, env), client.settings.identity)
+    try:
+        if not _read_details(client, options, store, ids, on_progress):
+            write_output(spool, layout.columns, partial, form)
+            return None
+        tables = [(SHEETS[k], COLUMNS[k], store.rows(k, iter(ids))) for k in options.include]
+        siblings = write_output(spool, layout.columns, partial, form, tables)
+        store.forget()
+        return siblings
+    finally:
+        store.close()
+
+
+def _read_details(
+    client: EchowinClient,
+    options: ExportOptions,
+    store: DetailStore,
+    ids: _DiskIds,
+    on_progress: Callable[[ExportProgress], None] | None,
+) -> bool:
+    """One GET per contact and kind not read before; False when asked to stop."""
+    todo = [(k, c) for k in options.include for c in ids if not store.has(k, c)]
+    per_min = (client.limits.get / client.limits.window_s * 60) if client.limits else None
+    for done, (kind, contact_id) in enumerate(todo):
+        if on_progress is not None and done % 25 == 0:
+            left = (len(todo) - done) / per_min if per_min else None
+            on_progress(ExportProgress(done, len(todo), "details", left))
+        if options.should_stop():
+            return False
+        store.put(kind, contact_id, fetch(client, kind, contact_id))
+    return True
 
 
 def _chain(pager: Iterable[Contact], more: Callable[[], Iterator[Contact]]) -> Iterator[Contact]:

@@ -11,7 +11,7 @@ Memory holds one row at a time either way.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -20,7 +20,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-WIDTHS = {"id": 38, "email": 30, "number": 16, "createdAt": 25, "tags": 24}
+from ..files import PARTIAL
+
+WIDTHS = {"id": 38, "contactId": 38, "email": 30, "number": 16, "createdAt": 25, "tags": 24,
+          "note": 40}  # fmt: skip
 
 
 class Spool:
@@ -45,36 +48,61 @@ class Spool:
                 yield cells + [""] * (width - len(cells))
 
 
-def write_output(spool: Spool, columns: list[str], target: Path, form: str) -> None:
-    """The spool written to `target` as `form`: ".csv" or ".xlsx"."""
-    rows = spool.read(len(columns))
+Table = tuple[str, list[str], Iterator[list[str]]]  # a sheet's name, columns, rows
+
+
+def write_output(
+    spool: Spool, columns: list[str], target: Path, form: str, extra: Sequence[Table] = ()
+) -> list[Path]:
+    """The spool written to `target` as `form` (".csv" or ".xlsx"), with `extra` tables
+    as sheets of the workbook, or as CSV files beside it (`NAME-notes.csv`...): the
+    paths of those sibling files, each written under its final name."""
+    tables: list[Table] = [("Contacts", columns, spool.read(len(columns))), *extra]
     if form == ".xlsx":
-        _write_xlsx(columns, rows, target)
-    else:
-        with target.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            writer.writerows(rows)
+        _write_xlsx(tables, target)
+        return []
+    _write_csv(columns, tables[0][2], target)
+    siblings = []
+    for name, table_columns, rows in tables[1:]:
+        sibling = sibling_path(target, name)
+        _write_csv(table_columns, rows, sibling)
+        siblings.append(sibling)
+    return siblings
 
 
-def _write_xlsx(columns: list[str], rows: Iterator[list[str]], target: Path) -> None:
+def sibling_path(target: Path, table: str) -> Path:
+    """`backup.csv` → `backup-notes.csv`; `backup.csv.partial` → `backup-notes.csv.partial`."""
+    name = target.name.removesuffix(PARTIAL)
+    stem, _, suffix = name.rpartition(".")
+    return target.with_name(f"{stem}-{table.lower()}.{suffix}{target.name[len(name) :]}")
+
+
+def _write_csv(columns: list[str], rows: Iterator[list[str]], target: Path) -> None:
+    with target.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        writer.writerows(rows)
+
+
+def _write_xlsx(tables: list[Table], target: Path) -> None:
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("Contacts")
-    sheet.freeze_panes = "A2"
-    for i, name in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = WIDTHS.get(name, 16)
     bold = Font(bold=True)
-    header = []
-    for name in columns:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    count = 0
-    for cells in rows:
-        sheet.append([_xlsx_text(value) for value in cells])
-        count += 1
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
+    for title, columns, rows in tables:
+        sheet = book.create_sheet(title)
+        sheet.freeze_panes = "A2"
+        for i, name in enumerate(columns, start=1):
+            sheet.column_dimensions[get_column_letter(i)].width = WIDTHS.get(name, 16)
+        header = []
+        for name in columns:
+            cell = WriteOnlyCell(sheet, value=name)
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        count = 0
+        for cells in rows:
+            sheet.append([_xlsx_text(value) for value in cells])
+            count += 1
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
     book.save(target)
 
 
