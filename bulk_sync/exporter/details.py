@@ -65,6 +65,13 @@ class DetailStore:
         ).fetchone()
         return found is not None
 
+    def count(self) -> int:
+        """Details kept for this account (an estimate of what need not be read again)."""
+        (n,) = self._db.execute(
+            "SELECT count(*) FROM details WHERE account = ?", (self._account,)
+        ).fetchone()
+        return int(n)
+
     def put(self, kind: str, contact_id: str, rows: list[list[str]]) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO details VALUES (?, ?, ?, ?)",

@@ -223,13 +223,15 @@ def _read_details(
     ids: _DiskIds,
     on_progress: Callable[[ExportProgress], None] | None,
 ) -> bool:
-    """One GET per contact and kind not read before; False when asked to stop."""
-    todo = [(k, c) for k in options.include for c in ids if not store.has(k, c)]
+    """One GET per contact and kind not read before; False when asked to stop. The
+    pairs left are walked, not listed: memory does not grow with the team."""
+    todo = max(0, len(ids) * len(options.include) - store.count())
     per_min = (client.limits.get / client.limits.window_s * 60) if client.limits else None
-    for done, (kind, contact_id) in enumerate(todo):
+    left = ((k, c) for k in options.include for c in ids if not store.has(k, c))
+    for done, (kind, contact_id) in enumerate(left):
         if on_progress is not None and done % 25 == 0:
-            left = (len(todo) - done) / per_min if per_min else None
-            on_progress(ExportProgress(done, len(todo), "details", left))
+            eta = max(0, todo - done) / per_min if per_min else None
+            on_progress(ExportProgress(done, todo, "details", eta))
         if options.should_stop():
             return False
         store.put(kind, contact_id, fetch(client, kind, contact_id))

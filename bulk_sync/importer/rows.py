@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ..client.models import Contact
 from ..errors import Interrupted
@@ -57,9 +58,9 @@ _STILL_UNCONFIRMED = RowOutcome(
 )
 
 
-def _all_keys(body: str) -> Keys:
+def _all_keys(body: str | dict[str, Any]) -> Keys:
     """A body's keys, number first: what the team index files a contact under."""
-    contact = json.loads(body)
+    contact = json.loads(body) if isinstance(body, str) else body
     return match_keys(contact.get("number"), contact.get("email"), ALL_KEYS)
 
 
@@ -219,9 +220,9 @@ class RowRun:
         stored = self._pusher.stored
         unconfirmed = []
         for row, outcome in outcomes.items():
-            body = self._sending.pop(row)
+            body = json.loads(self._sending.pop(row))
             if outcome.status == "created" and outcome.contact_id:
-                digest = self._identity.rules.body_hash(json.loads(body))
+                digest = self._identity.rules.body_hash(body)
                 made = (outcome.contact_id, _all_keys(body), digest, stored.pop(row, None))
                 self._written.append(made)
             elif outcome.status == "unconfirmed":

@@ -318,7 +318,7 @@ def _lookup(
     if plan.kind == "search":
         index.adopt()
         return SearchLookup(client, match, index.region), plan
-    index.refresh(client, whole=whole)
+    index.refresh(client, whole=whole, forget=options.refresh_index)
     return IndexLookup(index), plan
 
 

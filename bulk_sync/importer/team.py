@@ -18,9 +18,10 @@ knows (the index still has the old key). `--refresh-index` reads the team whole.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from ..client.models import Contact
 from ..client.pagination import NO_MEMORY, created_before
@@ -83,7 +84,6 @@ class TeamIndex:
             ]
         )
         self.pages_read = 0
-        self.full_read = False
 
     def close(self) -> None:
         self._db.close()
@@ -141,9 +141,12 @@ class TeamIndex:
                 ).fetchone()[0]
             )
 
-    def refresh(self, api: ContactsApi, *, whole: bool = False) -> None:
+    def refresh(self, api: ContactsApi, *, whole: bool = False, forget: bool = False) -> None:
         """Read what is new since the last run (or, `whole`, the whole team) and check
-        the count against echowin's; read the team whole when it does not add up."""
+        the count against echowin's; read the team whole when it does not add up.
+        `forget` (--refresh-index): also the rows left unconfirmed by earlier runs."""
+        if forget and self.team is not None:
+            self._db.execute("DELETE FROM unconfirmed WHERE team = ?", (self.team,))
         if self.team is None:
             self.adopt()
             whole = True
@@ -153,11 +156,9 @@ class TeamIndex:
         if not whole and self._read(api, cutoff):
             return
         self._clear()
-        self.full_read = True
-        if not self._read(api, None):
-            # others wrote while we read: what we have is still a fair index, and the
-            # reconciliation after each batch never relies on it alone
-            return
+        # if this count does not add up either, others wrote while it read: what it has
+        # is still a fair index, and no batch is ever reconciled by the index alone
+        self._read(api, None)
 
     def _read(self, api: ContactsApi, cutoff: str | None) -> bool:
         """Contacts newest first down to `cutoff`, or (None) the whole team oldest
@@ -237,7 +238,6 @@ class TeamIndex:
         """Forget the contacts read before (not the hashes of what was written to them)."""
         self._db.execute("BEGIN")
         self._db.execute("DELETE FROM keys WHERE team = ?", (self.team,))
-        self._db.execute("DELETE FROM unconfirmed WHERE team = ?", (self.team,))
         self._db.execute("DELETE FROM contacts WHERE team = ? AND written IS NULL", (self.team,))
         self._db.execute(
             "UPDATE contacts SET data = NULL, read_in = NULL, present = 0 WHERE team = ?",
@@ -246,34 +246,41 @@ class TeamIndex:
         self._db.execute("COMMIT")
 
     def _rekey(self) -> None:
-        """Stored numbers without a country code read with this run's region."""
+        """Stored numbers without a country code read with this run's region (500
+        contacts at a time: memory does not grow with the team)."""
         self._db.execute("UPDATE teams SET region = ? WHERE id = ?", (self.region, self.team))
-        self._keep(
-            [Contact.model_validate_json(d) for (d,) in self._db.execute(
-                "SELECT data FROM contacts WHERE team = ? AND data IS NOT NULL", (self.team,)
-            ).fetchall()]
-        )  # fmt: skip
+        after = ""
+        while batch := self._db.execute(
+            "SELECT id, data FROM contacts WHERE team = ? AND data IS NOT NULL AND id > ?"
+            " ORDER BY id LIMIT 500",
+            (self.team, after),
+        ).fetchall():
+            self._keep([Contact.model_validate_json(data) for _, data in batch])
+            after = batch[-1][0]
 
     # -- asking it --------------------------------------------------------------------
 
     def lookup(self, keys: Mapping[int, Keys]) -> dict[int, list[str]]:
         """Row → ids of the contacts that share one of its keys (only rows with any)."""
-        wanted = sorted({key for row_keys in keys.values() for key in row_keys}, key=str)
         ids: dict[Key, list[str]] = {}
-        items = iter(wanted)
-        while batch := list(islice(items, 500)):
-            marks = ", ".join("?" * len(batch))
-            for key, contact in self._db.execute(
-                f"SELECT key, contact FROM keys WHERE team = ? AND key IN ({marks})",
-                [self.team, *batch],
-            ):
-                ids.setdefault(key, []).append(contact)
+        for key, contact in self._by_key("keys", "contact", keys):
+            ids.setdefault(key, []).append(contact)
         found: dict[int, list[str]] = {}
         for row, row_keys in keys.items():
             matched = list(dict.fromkeys(c for key in row_keys for c in ids.get(key, ())))
             if matched:
                 found[row] = matched
         return found
+
+    def _by_key(self, table: str, column: str, keys: Mapping[int, Keys]) -> Iterator[Any]:
+        """(key, column) of `table`'s rows of this team whose key is among `keys`'."""
+        items = iter(sorted({key for row_keys in keys.values() for key in row_keys}, key=str))
+        while batch := list(islice(items, 500)):
+            marks = ", ".join("?" * len(batch))
+            yield from self._db.execute(
+                f"SELECT key, {column} FROM {table} WHERE team = ? AND key IN ({marks})",
+                [self.team, *batch],
+            )
 
     def contact(self, contact_id: str) -> tuple[Contact | None, bool]:
         """The contact as last read, and whether this run read it (None: never read)."""
@@ -327,6 +334,14 @@ class TeamIndex:
                 "INSERT OR IGNORE INTO keys (team, key, contact) VALUES (?, ?, ?)",
                 [(self.team, key, contact_id) for key in keys],
             )
+        # a team read while it was empty has no point to read down to: the oldest
+        # contact this run made is one (the count check catches anything made before it)
+        made = [s.created_at for _, _, _, s in rows if s is not None and s.created_at]
+        if made:
+            self._db.execute(
+                "UPDATE teams SET read_down_to = ? WHERE id = ? AND read_down_to IS NULL",
+                (min(made), self.team),
+            )
         self._db.execute("COMMIT")
 
     def mark_unconfirmed(self, keys: Iterable[Keys]) -> None:
@@ -339,19 +354,14 @@ class TeamIndex:
             self._db.execute("COMMIT")
 
     def unconfirmed(self, keys: Mapping[int, Keys]) -> set[int]:
-        """The rows among `keys` that an earlier run left unconfirmed."""
-        found = set()
-        for row, row_keys in keys.items():
-            marks = ", ".join("?" * len(row_keys))
-            if (
-                row_keys
-                and self._db.execute(
-                    f"SELECT 1 FROM unconfirmed WHERE team = ? AND key IN ({marks})",
-                    [self.team, *row_keys],
-                ).fetchone()
-            ):
-                found.add(row)
-        return found
+        """The rows among `keys` that an earlier run left unconfirmed (one query a chunk,
+        none while the team has no such row)."""
+        if not self._db.execute(
+            "SELECT 1 FROM unconfirmed WHERE team = ? LIMIT 1", (self.team,)
+        ).fetchone():
+            return set()
+        marked = {key for key, _ in self._by_key("unconfirmed", "at", keys)}
+        return {row for row, row_keys in keys.items() if marked.intersection(row_keys)}
 
 
 def _now() -> str:

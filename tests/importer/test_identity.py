@@ -467,3 +467,21 @@ def test_an_update_run_never_resumes_a_create_runs_batch(
 def _bulk_posts(server: RunningSandbox) -> int:
     stats = httpx.get(f"{server.url}/_sandbox/stats", headers=server.admin_headers).json()
     return sum(r["count"] for r in stats["requests"] if r["route"] == "/api/v1/contacts/bulk")
+
+
+def test_rows_left_unconfirmed_are_never_sent_again_until_refresh_index(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    from bulk_sync.importer.team import TeamIndex
+
+    run(client, tmp_path, [lead(1)], name="first")  # the index now knows this team
+    with TeamIndex(tmp_path / "state", client.settings.identity, "US") as index:
+        assert index.recognize(client)
+        index.mark_unconfirmed([(12125550002, "ann2@example.com")])  # as a lost bulk would
+        assert index.unconfirmed({7: (12125550002,), 8: (12125550003,)}) == {7}
+    again, results = run(client, tmp_path, [lead(1), lead(2), lead(3)], name="again")
+    assert [r["_status"] for r in results] == ["skipped", "unconfirmed", "created"]
+    assert "an earlier run sent this row" in results[1]["_error"]
+    assert again.counts["created"] == 2 and again.counts["unconfirmed"] == 1  # among created
+    _, results = run(client, tmp_path, [lead(2)], name="refreshed", refresh_index=True)
+    assert [r["_status"] for r in results] == ["created"]  # --refresh-index forgot the mark
