@@ -254,13 +254,17 @@ def normalize_email(raw: str) -> str:
 
 
 def normalize_name(raw: str) -> str:
-    """Trimmed, inner runs of spaces made one."""
-    return " ".join(raw.split())
+    """Trimmed at both ends; the inside kept as typed (line breaks, runs of spaces).
+
+    A value stored in echowin with two spaces or a line break must import back from a
+    backup as it was, or a restore would alter it (and a tag would become a new tag).
+    """
+    return raw.strip()
 
 
 def split_name(full: str) -> tuple[str, str]:
     """`Mary Ann Smith` → (`Mary Ann`, `Smith`); `Smith, Mary` → (`Mary`, `Smith`)."""
-    full = normalize_name(full)
+    full = " ".join(full.split())
     if "," in full:
         last, _, first = full.partition(",")
         return first.strip(), last.strip()

@@ -2,8 +2,9 @@
 `mappings/echowin-backup.yaml`, export B: the same file but for ids and createdAt.
 
 A hypothesis property over generated contacts (names with non-ASCII letters, commas,
-quotes and leading `=`, `+`, `-`, `@`; tags; a value for every custom field type),
-each example on two fresh teams of the session's sandbox, over real HTTP.
+quotes, line breaks, runs of spaces and leading `=`, `+`, `-`, `@`; tags; a value for
+every custom field type), backed up as CSV and as XLSX, each example on two fresh teams
+of the session's sandbox, over real HTTP.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,9 +35,10 @@ word = st.text(letters, min_size=1, max_size=8)
 name = st.one_of(
     st.just(""),
     st.builds(
-        lambda lead, words: lead + " ".join(words),
+        lambda lead, words, gap: lead + gap.join(words),
         st.sampled_from(["", "=", "+", "-", "@", "'=", '"']),
         st.lists(word, min_size=1, max_size=2),
+        st.sampled_from([" ", "  ", "\n", " \r\n ", "\t"]),
     ),
 )
 contact = st.fixed_dictionaries(
@@ -44,12 +47,13 @@ contact = st.fixed_dictionaries(
         "lastName": name,
         "email": st.one_of(st.just(""), st.from_regex(r"[a-z]{1,8}@example\.com", fullmatch=True)),
         "tags": st.lists(
-            st.sampled_from(["VIP", "Lead", "Ünïcode", "a,b", "=sum", 'x "q"']),
+            st.sampled_from(["VIP", "Lead", "Ünïcode", "a,b", "=sum", 'x "q"', "two  spaces"]),
             max_size=3,
             unique=True,
         ),
         "company": st.one_of(
-            st.just(""), st.builds(" ".join, st.lists(word, min_size=1, max_size=3))
+            st.just(""),
+            st.builds("  \n".join, st.lists(word, min_size=1, max_size=3)),
         ),
         "role": st.sampled_from(["", "Manager", "Employee", "Executive"]),
         "budget": st.one_of(st.none(), st.integers(0, 10**9), st.sampled_from([0.5, 1200.25])),
@@ -88,19 +92,23 @@ def exported(path: Path) -> list[tuple[tuple[str, str], ...]]:
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(contacts=st.lists(contact, min_size=1, max_size=12))
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_a_backup_imports_back_without_loss(
-    sandbox: RunningSandbox, contacts: list[dict[str, Any]]
+    sandbox: RunningSandbox, suffix: str, contacts: list[dict[str, Any]]
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp, team_on(sandbox) as a, team_on(sandbox) as b:
         work = Path(tmp)
         bodies = [create_body(i, c) for i, c in enumerate(contacts)]
         response = a.http.post("/api/v1/contacts/bulk", json={"contacts": bodies})
         assert response.json()["summary"]["created"] == len(bodies), response.text
+        backup = work / f"a{suffix}"
         with client_for(sandbox, a) as client:
             assert export_contacts(ExportOptions(work / "a.csv"), client).verified
+            if suffix != ".csv":
+                assert export_contacts(ExportOptions(backup), client).verified
         with client_for(sandbox, b) as client:
             result = import_file(
-                ImportOptions(work / "a.csv", BACKUP_MAPPING, report_dir=work / "r",
+                ImportOptions(backup, BACKUP_MAPPING, report_dir=work / "r",
                               state_dir=work / "state"),
                 client, env={},
             )  # fmt: skip

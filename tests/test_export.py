@@ -5,7 +5,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -270,3 +275,39 @@ def test_include_adds_notes_assignments_and_boards_and_a_stopped_export_goes_on(
         assert third.verified
         assert len(read_csv(tmp_path / "c-notes.csv")) == 30
         assert third.manifest["include"] == {"notes": str((tmp_path / "c-notes.csv").resolve())}
+
+
+def _note_reads(server: RunningSandbox) -> int:
+    stats = httpx.get(f"{server.url}/_sandbox/stats", headers=server.admin_headers).json()
+    return sum(int(r["count"]) for r in stats["requests"] if r["route"].endswith("/notes"))
+
+
+def test_a_killed_include_export_goes_on_where_it_stopped(tmp_path: Path) -> None:
+    """SIGKILL, not a polite stop: what the killed run read is not read again."""
+    settings = SandboxSettings(rate_limits=False)
+    with running_sandbox(settings) as server, team_on(server) as team:
+        for i in range(40):
+            team.create(number=f"+1212555{i:04d}", note={"note": f"note {i}", "type": "INFO"})
+        slow = {"latency": 1.0, "latency_ms": 150}  # 40 note reads: 6 s, long enough to kill
+        httpx.put(f"{server.url}/_sandbox/faults", json=slow, headers=server.admin_headers)
+        env = {**os.environ, "ECHOWIN_API_URL": server.url, "ECHOWIN_API_KEY": team.api_key,
+               "BULK_SYNC_STATE_DIR": str(tmp_path / "state")}  # fmt: skip
+        command = [sys.executable, "-m", "bulk_sync", "export", str(tmp_path / "b.csv"),
+                   "--include", "notes"]  # fmt: skip
+        with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) as run:  # fmt: skip
+            deadline = time.monotonic() + 60
+            while _note_reads(server) < 15 and run.poll() is None:
+                assert time.monotonic() < deadline, "the export never read a note"
+                time.sleep(0.05)
+            run.send_signal(signal.SIGKILL)
+        assert run.returncode == -signal.SIGKILL, "the export ended before it was killed"
+        assert not (tmp_path / "b.csv").exists() and not (tmp_path / "b-notes.csv").exists()
+        killed_after = _note_reads(server)
+        again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+        # reads are one at a time: only the one in flight when it was killed comes again
+        assert _note_reads(server) - killed_after <= 40 - killed_after + 1
+    notes = read_csv(tmp_path / "b-notes.csv")
+    assert sorted(n["note"] for n in notes) == sorted(f"note {i}" for i in range(40))
+    assert len(read_csv(tmp_path / "b.csv")) == 40

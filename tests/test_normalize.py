@@ -13,6 +13,7 @@ from bulk_sync.normalize import (
     custom_date,
     custom_number,
     normalize_email,
+    normalize_name,
     normalize_number,
     select_option,
     split_name,
@@ -114,11 +115,17 @@ def test_split_name(full: str, parts: tuple[str, str]) -> None:
 
 
 def test_tags_are_trimmed_and_deduplicated_ignoring_case() -> None:
+    # the inside is kept as typed: echowin holds "Open  House" and "Open House" apart,
+    # and a restored backup must not turn one into the other
     assert unique_tags([" VIP", "vip", "", "Open  House", "Lead", "LEAD "]) == [
         "VIP",
-        "Open House",
+        "Open  House",
         "Lead",
     ]
+
+
+def test_names_keep_their_inside_as_typed() -> None:
+    assert normalize_name("  Mary  Ann\nSmith \t") == "Mary  Ann\nSmith"
 
 
 def test_custom_values() -> None:
