@@ -6,10 +6,13 @@ The only module that imports Typer or Rich. Exit codes are the contract's:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -26,10 +29,12 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from . import __version__
 
 if TYPE_CHECKING:
+    from .client import EchowinClient
     from .importer import ImportResult
     from .importer import Progress as ImportProgress
 
@@ -54,8 +59,13 @@ out = Console(highlight=False, soft_wrap=True)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    _error(message)
     return typer.Exit(code)
+
+
+def _error(message: str) -> None:
+    """`error: ...` on stderr; the message is never read as Rich markup."""
+    err.print(Text.assemble(("error:", "bold red"), " ", message))
 
 
 def _version(value: bool) -> None:
@@ -69,8 +79,52 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar="BULK_SYNC_DEBUG", help="Show the traceback of an unexpected error."
+        ),
+    ] = False,
 ) -> None:
     """Move contacts between spreadsheets and the echowin CRM."""
+    _DEBUG[0] = debug
+
+
+_DEBUG = [False]  # --debug, set by the root callback before any command runs
+
+
+@contextlib.contextmanager
+def _connected(
+    api_url: str | None, api_key_file: Path | None, sandbox: bool, timeout: float | None
+) -> Iterator[EchowinClient]:
+    """The client a command uses; each retry is told on stderr as it happens."""
+    from .connect import connect
+
+    with connect(
+        api_url=api_url, api_key_file=api_key_file, sandbox=sandbox, timeout_s=timeout
+    ) as client:
+        client.on_retry = lambda message: err.print(f"{_now()} {message}", markup=False)
+        yield client
+
+
+def _now() -> str:
+    """A log line's time: ISO 8601 with the date and the UTC offset."""
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _api_failure(exc: Exception, *, sent: bool) -> typer.Exit:
+    """An API error that ended a command, with what to do next."""
+    from .errors import AuthRefused, Interrupted
+
+    if isinstance(exc, AuthRefused) and not sent:
+        return _fail(
+            f"echowin refused the API key ({exc.status}): check ECHOWIN_API_KEY / --api-key-file"
+        )
+    if isinstance(exc, Interrupted) and not sent:
+        return _fail("stopped before anything was sent", code=3)
+    if sent:
+        return _fail(f"{exc}; re-run the same command to resume", code=3)
+    return _fail(f"{exc}; nothing was sent: run the same command again", code=3)
 
 
 class RateLimitsMode(StrEnum):
@@ -376,8 +430,7 @@ def _import(
     extra: dict[str, Any] | None = None,
     timeout: float | None = None,
 ) -> None:
-    from .connect import connect
-    from .errors import ApiError, BulkSyncError, ConfigError, InputError
+    from .errors import ApiError, BulkSyncError, ConfigError, InputError, Interrupted
     from .importer import ImportOptions, import_file
     from .state import Locked
 
@@ -395,9 +448,7 @@ def _import(
     try:
         with (
             stop,
-            connect(
-                api_url=api_url, api_key_file=api_key_file, sandbox=sandbox, timeout_s=timeout
-            ) as client,
+            _connected(api_url, api_key_file, sandbox, timeout) as client,
             progress,
         ):
             result = import_file(options, client, on_progress=progress.update)
@@ -405,13 +456,15 @@ def _import(
         raise _fail(str(exc)) from None
     except Locked as exc:
         raise _fail(str(exc), code=4) from None
-    except ApiError as exc:
-        raise _fail(f"{exc} (re-run the same command to resume)", code=3) from None
+    except (ApiError, Interrupted) as exc:  # before the first write: import_file keeps later ones
+        raise _api_failure(exc, sent=False) from None
     except KeyboardInterrupt:
-        raise _fail("stopped at once; re-run the same command to resume", code=3) from None
+        raise _fail("stopped at once, before anything was sent", code=3) from None
     except BulkSyncError as exc:  # pragma: no cover - every subclass is handled above
         raise _fail(str(exc)) from None
     _print_result(result, quiet)
+    if result.exception is not None and _DEBUG[0]:
+        raise result.exception
     raise typer.Exit(result.exit_code)
 
 
@@ -474,8 +527,7 @@ def export_command(
     takes its name only once it is complete; `mappings/echowin-backup.yaml` imports it
     back.
     """
-    from .connect import connect
-    from .errors import ApiError, ConfigError, InputError
+    from .errors import ApiError, AuthRefused, ConfigError, InputError
     from .exporter import ExportOptions, ExportProgress, export_contacts
 
     stop = _StopOnSignal()
@@ -510,14 +562,12 @@ def export_command(
             last[0] = time.monotonic()
             of = f" of {p.total}" if p.total is not None else ""
             what = "contacts" if p.stage == "contacts" else "details read"
-            err.print(f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} {what} {p.rows}{of}")
+            err.print(f"{_now()} {what} {p.rows}{of}")
 
     try:
         with (
             stop,
-            connect(
-                api_url=api_url, api_key_file=api_key_file, sandbox=sandbox, timeout_s=timeout
-            ) as client,
+            _connected(api_url, api_key_file, sandbox, timeout) as client,
         ):
             if bar is not None:
                 bar.start()
@@ -528,6 +578,8 @@ def export_command(
                     bar.stop()
     except (ConfigError, InputError) as exc:
         raise _fail(str(exc)) from None
+    except AuthRefused as exc:
+        raise _api_failure(exc, sent=False) from None
     except ApiError as exc:
         raise _fail(f"{exc}; run the export again", code=3) from None
     except OSError as exc:
@@ -655,8 +707,12 @@ def _print_result(result: ImportResult, quiet: bool) -> None:
     out.print(f"  reports: {result.report_dir}/ (results.csv, rejected.csv, summary.json)")
     if result.error:
         err.print(f"[bold red]error:[/] the run stopped: {result.error}")
-        if result.plan is None:
+        if result.sent_anything:
             err.print("  re-run the same command to resume: rows already created are not sent")
+        elif result.plan is None and result.exit_code == 3:
+            err.print("  nothing was sent: run the same command again")
+        if result.exception is not None and not _DEBUG[0]:
+            err.print("  (add --debug, as in `bulk-sync --debug import ...`, for the details)")
     elif result.summary.get("confirmed_earlier"):
         out.print(
             f"  {result.summary['confirmed_earlier']} rows were created by an earlier run of"
@@ -673,4 +729,15 @@ def _duration(seconds: float) -> str:
 
 
 def main() -> None:
-    app()
+    """The console script: every command, and a last resort for the unforeseen."""
+    try:
+        app()
+    except Exception as exc:  # a bug or a broken machine: one sentence, not a traceback
+        if _DEBUG[0]:
+            raise
+        _error(
+            f"unexpected {type(exc).__name__}: {exc}. Reports of an unfinished run stay "
+            "`.partial`; re-run the same command to resume, or add --debug "
+            "(bulk-sync --debug ...) to see where it failed"
+        )
+        sys.exit(3)

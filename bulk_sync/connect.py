@@ -16,11 +16,12 @@ from pathlib import Path
 import httpx
 
 from .client import EchowinClient
-from .config import ApiKey, ApiSettings
+from .config import ApiKey, ApiSettings, RetryPolicy
 from .errors import ConfigError
 
 SANDBOX_DB = Path(".bulk-sync") / "sandbox.db"
 ENV_TIMEOUT = "BULK_SYNC_TIMEOUT"
+ENV_RETRIES = "BULK_SYNC_RETRIES"
 DEFAULT_TIMEOUT_S = 30.0
 
 
@@ -37,6 +38,15 @@ def read_timeout(flag: float | None, env: Mapping[str, str]) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(10.0, seconds))
 
 
+def retry_policy(env: Mapping[str, str]) -> RetryPolicy:
+    """How many times one request is tried (BULK_SYNC_RETRIES, default 8): fewer gives
+    up sooner on an unreachable API (each wait backs off, to 30 s)."""
+    raw = env.get(ENV_RETRIES) or str(RetryPolicy.max_attempts)
+    if not raw.isdigit() or not 1 <= int(raw) <= 50:
+        raise ConfigError(f"{ENV_RETRIES}: expected a number of attempts from 1 to 50, not {raw!r}")
+    return RetryPolicy(max_attempts=int(raw))
+
+
 @contextmanager
 def connect(
     *,
@@ -48,9 +58,10 @@ def connect(
 ) -> Iterator[EchowinClient]:
     env = os.environ if env is None else env
     timeout = read_timeout(timeout_s, env)
+    policy = retry_policy(env)
     if not sandbox:
         settings = ApiSettings.resolve(api_url=api_url, api_key_file=api_key_file, env=env)
-        with EchowinClient(settings, timeout=timeout) as client:
+        with EchowinClient(settings, timeout=timeout, policy=policy) as client:
             yield client
         return
     if api_url or api_key_file:
@@ -64,5 +75,5 @@ def connect(
             api_key=ApiKey(DEFAULT_API_KEY),
             account=f"sandbox:{SANDBOX_DB.resolve()}",
         )
-        with EchowinClient(settings, timeout=timeout) as client:
+        with EchowinClient(settings, timeout=timeout, policy=policy) as client:
             yield client

@@ -6,7 +6,7 @@
     │   └── MappingError           the mapping file is wrong; `line` says where
     └── ApiError               talking to echowin went wrong
         ├── RetryableError     trying again may work; the client does, within its policy
-        │   ├── RateLimited        429; `retry_after_s` says how long to wait
+        │   ├── RateLimited        429; `retry_after_s` says how long to wait, if known
         │   ├── ServerError        500, 502, 503, 504
         │   └── TransportError     no answer, and the request surely did not take effect
         │                          (not sent, or a read that is safe to repeat)
@@ -14,6 +14,7 @@
         │   ├── AuthRefused        401 or 403: the key is missing, wrong or revoked
         │   ├── NotFound           404
         │   ├── ValidationFailed   400; `details` lists every bad field
+        │   │   └── TagRefused         a tag a row names cannot be created
         │   └── PaginationError    the server served a page that repeats the last one
         └── OutcomeUnknown     a write (POST, bulk) may have reached the server, but its
                                answer never came: never resent blindly; reconcile first
@@ -63,7 +64,12 @@ class RetryableError(ApiError):
 
 
 class RateLimited(RetryableError):
-    def __init__(self, message: str, *, retry_after_s: float, method: str = "", path: str = ""):
+    """`retry_after_s`: from `Retry-After`, else `X-RateLimit-Reset`; None when the 429
+    said neither (the client then backs off exponentially, up to the limit's window)."""
+
+    def __init__(
+        self, message: str, *, retry_after_s: float | None, method: str = "", path: str = ""
+    ) -> None:
         super().__init__(message, method=method, path=path)
         self.retry_after_s = retry_after_s
 
@@ -79,7 +85,13 @@ class TransportError(RetryableError):
 
 
 class FatalApiError(ApiError):
-    """Trying again would fail the same way."""
+    """Trying again would fail the same way; `status` is the HTTP status, if one came."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, method: str = "", path: str = ""
+    ) -> None:
+        super().__init__(message, method=method, path=path)
+        self.status = status
 
 
 class AuthRefused(FatalApiError):
@@ -98,11 +110,22 @@ class FieldProblem:
 
 class ValidationFailed(FatalApiError):
     def __init__(
-        self, message: str, *, details: list[FieldProblem], method: str = "", path: str = ""
+        self,
+        message: str,
+        *,
+        details: list[FieldProblem],
+        status: int | None = 400,
+        method: str = "",
+        path: str = "",
     ) -> None:
         shown = "; ".join(f"{d.field}: {d.message}" for d in details)
-        super().__init__(f"{message} ({shown})" if shown else message, method=method, path=path)
+        text = f"{message} ({shown})" if shown else message
+        super().__init__(text, status=status, method=method, path=path)
         self.details = details
+
+
+class TagRefused(ValidationFailed):
+    """echowin refused to create a tag a row names: that row is rejected, not the run."""
 
 
 class PaginationError(FatalApiError):

@@ -198,14 +198,37 @@ def test_file_and_settings_problems_exit_2_with_one_sentence(
     assert not (tmp_path / "bulk-sync-reports").exists()
 
 
-def test_a_refused_key_exits_3(tmp_path: Path, sandbox: RunningSandbox) -> None:
+@pytest.mark.parametrize("command", ["import", "export"])
+def test_a_key_refused_at_the_start_exits_2_saying_what_to_check(
+    command: str, tmp_path: Path, sandbox: RunningSandbox
+) -> None:
     (tmp_path / "in.csv").write_text("Mobile\n2125550100\n")
     (tmp_path / "key").write_text("wrong-key")
+    (tmp_path / "key").chmod(0o600)
     code, output = run_cli(
-        ["import", "in.csv", "--api-url", sandbox.url, "--api-key-file", "key"], tmp_path
-    )
+        [command, "in.csv" if command == "import" else "out.csv", "--api-url", sandbox.url,
+         "--api-key-file", "key"], tmp_path,
+    )  # fmt: skip
+    assert code == 2, output
+    assert "echowin refused the API key (401): check ECHOWIN_API_KEY / --api-key-file" in output
+    assert "resume" not in output and "wrong-key" not in output
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_unreachable_host_is_named_with_its_retries_and_nothing_sent(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("Mobile\n2125550100\n")
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    code, output = run_cli(
+        ["import", "in.csv", "--api-url", f"http://127.0.0.1:{port}", "--region", "US"],
+        tmp_path, env={"ECHOWIN_API_KEY": "k", "BULK_SYNC_RETRIES": "2"},
+    )  # fmt: skip
     assert code == 3, output
-    assert "wrong-key" not in output
+    assert "could not reach 127.0.0.1 (ConnectError)" in output
+    assert "trying again in" in output  # each retry shown as it happens
+    assert "nothing was sent: run the same command again" in output
+    assert "resume" not in output
 
 
 @pytest.mark.skipif(not REALWORLD.is_dir(), reason="../shared/realworld is not on this machine")
@@ -230,3 +253,33 @@ def test_import_then_export_with_the_sandbox_sees_the_same_contacts(tmp_path: Pa
     assert re.search(exported, output.replace("\n", "")), output
     code, output = run_cli(["export", "vip.csv", "--sandbox", "--tag", "Nope"], tmp_path)
     assert code == 2 and "no tag named 'Nope'" in output
+
+
+def test_an_unforeseen_error_is_one_sentence_and_exit_3_unless_debug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The last resort in `main`: no traceback, a way to get one."""
+    from bulk_sync import cli, importer
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug [bold]here[/]")
+
+    monkeypatch.setattr(importer, "import_file", broken)
+    monkeypatch.setattr(cli, "_DEBUG", [False])
+    (tmp_path / "in.csv").write_text("Mobile\n2125550100\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ECHOWIN_API_KEY", "k")
+    monkeypatch.setattr(
+        sys, "argv", ["bulk-sync", "import", "in.csv", "--api-url", "http://127.0.0.1:1"]
+    )
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    assert stopped.value.code == 3
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "error: unexpected RuntimeError: a bug [bold]here[/]." in err  # never read as markup
+    assert "--debug" in err
+    monkeypatch.setattr(sys, "argv", ["bulk-sync", "--debug", "import", "in.csv",
+                                      "--api-url", "http://127.0.0.1:1"])  # fmt: skip
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main()

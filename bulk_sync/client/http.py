@@ -7,8 +7,10 @@ request. httpx's exceptions are translated here and nowhere else.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Iterable, Mapping, MutableSet, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSet, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -22,6 +24,7 @@ from ..errors import (
     AuthRefused,
     FatalApiError,
     FieldProblem,
+    Interrupted,
     NotFound,
     OutcomeUnknown,
     RateLimited,
@@ -61,7 +64,10 @@ class EchowinClient:
         self.limits = limits
         self.policy = policy
         self.stats = ClientStats()
-        self.pacer = Pacer(limits) if limits is not None else None
+        self.should_stop: Callable[[], bool] = lambda: False  # checked during every wait
+        self.on_retry: Callable[[str], None] | None = None  # hears of each retry
+        self.pacer = Pacer(limits, sleep=self._sleep) if limits is not None else None
+        self._host = httpx.URL(settings.url).host or settings.url
         self._http = httpx.Client(
             base_url=settings.url,
             headers={
@@ -83,6 +89,25 @@ class EchowinClient:
 
     def __enter__(self) -> EchowinClient:
         return self
+
+    @contextlib.contextmanager
+    def stopping_when(self, should_stop: Callable[[], bool]) -> Iterator[None]:
+        """While inside: a stop request also ends the waits (rate limit, retries) at
+        once, and no write leaves after it."""
+        before, self.should_stop = self.should_stop, should_stop
+        try:
+            yield
+        finally:
+            self.should_stop = before
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait for the rate limit or a retry; a stop request ends the wait at once,
+        before anything more is sent."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.should_stop():
+                raise Interrupted("stopped while waiting to send; nothing more was sent")
+            time.sleep(min(left, 0.1))
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -300,9 +325,12 @@ class EchowinClient:
         def attempt() -> httpx.Response:
             if self.pacer is not None:
                 self.stats.rate_limit_wait_s += self.pacer.acquire(rate_class)
+            if self.should_stop() and not safe:
+                raise Interrupted("stopped before sending; nothing more was sent")
             if before_send is not None:
                 before_send()
             self.stats.requests += 1
+            self.stats.writes += method != "GET"
             try:
                 response = self._http.request(
                     method, path, params=params, content=content, headers=headers
@@ -310,7 +338,7 @@ class EchowinClient:
             except httpx.HTTPError as exc:
                 if self.pacer is not None:
                     self.pacer.observe(rate_class, {})
-                raise _transport_error(exc, method, path, safe=safe) from exc
+                raise _transport_error(exc, method, path, safe=safe, host=self._host) from exc
             self.stats.by_status[response.status_code] = (
                 self.stats.by_status.get(response.status_code, 0) + 1
             )
@@ -324,7 +352,7 @@ class EchowinClient:
                 )
             if self.pacer is not None:
                 if isinstance(error, RateLimited):
-                    self.pacer.refused(rate_class, error.retry_after_s)
+                    self.pacer.refused(rate_class, error.retry_after_s or 0.0)
                 else:
                     self.pacer.observe(rate_class, response.headers)
             if isinstance(error, RateLimited):
@@ -333,7 +361,14 @@ class EchowinClient:
                 raise error
             return response
 
-        return run_with_retries(self.policy, self.stats, attempt)
+        return run_with_retries(
+            self.policy,
+            self.stats,
+            attempt,
+            window_s=(self.limits or ECHOWIN_LIMITS).window_s,
+            sleep=self._sleep,
+            on_retry=self.on_retry,
+        )
 
 
 def _contact(contact_id: str) -> str:
@@ -342,10 +377,12 @@ def _contact(contact_id: str) -> str:
     return f"/api/v1/contacts/{quote(contact_id, safe='').replace('.', '%2E')}"
 
 
-def _transport_error(exc: httpx.HTTPError, method: str, path: str, *, safe: bool) -> ApiError:
+def _transport_error(
+    exc: httpx.HTTPError, method: str, path: str, *, safe: bool, host: str
+) -> ApiError:
     kind = type(exc).__name__
     if isinstance(exc, _NOT_SENT):
-        return TransportError(f"could not reach the API ({kind})", method=method, path=path)
+        return TransportError(f"could not reach {host} ({kind})", method=method, path=path)
     if safe:
         return TransportError(f"no response ({kind})", method=method, path=path)
     return OutcomeUnknown(
@@ -367,9 +404,9 @@ def _status_error(response: httpx.Response, method: str, path: str) -> ApiError 
     if status in RETRYABLE_STATUSES:
         return ServerError(message, status=status, **where)
     if status in (401, 403):
-        return AuthRefused(message, **where)
+        return AuthRefused(message, status=status, **where)
     if status == 404:
-        return NotFound(message, **where)
+        return NotFound(message, status=status, **where)
     if status == 400:
         raw = body.get("details")
         details = [
@@ -377,16 +414,22 @@ def _status_error(response: httpx.Response, method: str, path: str) -> ApiError 
             for d in (raw if isinstance(raw, list) else [])
             if isinstance(d, dict)
         ]
-        return ValidationFailed(message, details=details, **where)
-    return FatalApiError(f"HTTP {status}: {message}", **where)
+        return ValidationFailed(message, details=details, status=status, **where)
+    return FatalApiError(f"HTTP {status}: {message}", status=status, **where)
 
 
-def _retry_after(response: httpx.Response) -> float:
-    """Seconds from `Retry-After` (a number; the sandbox may send fractions), else 1."""
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from `Retry-After` (a number; the sandbox may send fractions), else until
+    `X-RateLimit-Reset` (Unix seconds), else None: the 429 did not say."""
+    headers = response.headers
     try:
-        return max(0.0, float(response.headers.get("retry-after", "")))
+        return max(0.0, float(headers.get("retry-after", "")))
     except ValueError:
-        return 1.0
+        pass
+    try:
+        return max(0.0, float(headers.get("x-ratelimit-reset", "")) - time.time())
+    except ValueError:
+        return None
 
 
 def _json(response: httpx.Response, *, strict: bool = True) -> dict[str, Any]:

@@ -34,7 +34,14 @@ from typing import TYPE_CHECKING
 
 from ..client.models import Contact, NewContact, Tag
 from ..client.pagination import created_before
-from ..errors import OutcomeUnknown, ValidationFailed
+from ..errors import (
+    AuthRefused,
+    FatalApiError,
+    NotFound,
+    OutcomeUnknown,
+    TagRefused,
+    ValidationFailed,
+)
 from .api import ContactsApi
 from .keys import Keys, contact_keys, match_keys, number_key
 from .outcomes import Fence, RowOutcome, SentBatch
@@ -43,6 +50,9 @@ if TYPE_CHECKING:
     from .journal import Job
 
 BATCH_SIZE = 100
+# A bulk body stays under this, whatever its rows (100 rows with long notes pass 1 MB,
+# a common limit of servers and gateways); a 413 still splits the batch in two.
+MAX_BULK_BYTES = 512 * 1024
 BULK_ATTEMPTS = 4  # a batch whose answer is lost: reconciled, and its missing rows resent
 SINGLE_ATTEMPTS = 4
 RECONCILE_KEYS = ("number", "email")
@@ -54,21 +64,32 @@ class TagResolver:
     def __init__(self, client: ContactsApi, existing: Iterable[Tag]) -> None:
         self._client = client
         self._ids = {tag.name.casefold(): tag.id for tag in existing}
+        self._refused: dict[str, TagRefused] = {}  # asked once, refused for the run
         self.created: list[str] = []
 
     def missing(self, names: Iterable[str]) -> list[str]:
         return list(dict.fromkeys(n for n in names if n.casefold() not in self._ids))
 
     def ids(self, names: Sequence[str]) -> list[str]:
+        """The tags' ids, creating missing ones; raises TagRefused naming a tag echowin
+        refuses (the row that has it is rejected, not the run)."""
         for name in self.missing(names):
+            if refusal := self._refused.get(name.casefold()):
+                raise refusal
             try:
                 tag = self._client.create_tag(name)
-            except (ValidationFailed, OutcomeUnknown):
+            except (ValidationFailed, OutcomeUnknown) as exc:
                 # made meanwhile (or our lost answer did make it): read them all again
                 self._ids.update({t.name.casefold(): t.id for t in self._client.tags()})
-                if name.casefold() not in self._ids:
+                if name.casefold() in self._ids:
+                    continue
+                if isinstance(exc, OutcomeUnknown):
                     raise
-                continue
+                refusal = TagRefused(
+                    f"echowin refused the tag {name!r}", details=exc.details, status=exc.status
+                )
+                self._refused[name.casefold()] = refusal
+                raise refusal from None
             self._ids[tag.name.casefold()] = tag.id
             self.created.append(tag.name)
         return [self._ids[n.casefold()] for n in names]
@@ -81,6 +102,7 @@ class _Answer:
     fence: Fence
     created: int | None  # echowin's count; None: the answer was lost
     lost_at: float | None = None  # when this run gave up on the answer
+    too_large: bool = False  # refused (413) before echowin read a row: split and send again
 
 
 class Pusher:
@@ -116,13 +138,23 @@ class Pusher:
         number = self._job.next_batch() if self._job else 0
         if self._job:
             self._job.plan(number, batch)
-        contacts = self._contacts(batch)
-        return self._settle(number, contacts, self._send_bulk(number, contacts))
+        contacts, refused = self._contacts(batch)
+        self._record(number, refused)
+        if not contacts:
+            return self._done(number, refused)
+        answer = self._send_bulk(number, contacts)
+        if answer.too_large and len(contacts) > 1:  # nothing was made: in halves, anew
+            self._done(number, refused)
+            left = [(row, body) for row, body in batch if row in contacts]
+            half = len(left) // 2
+            return refused | self.push(left[:half]) | self.push(left[half:])
+        return refused | self._settle(number, contacts, answer)
 
     def reconcile(self, sent: SentBatch) -> dict[int, RowOutcome]:
         """Settle a batch an earlier run sent without recording the answer."""
-        contacts = self._contacts(sent.rows)
-        return self._settle(sent.number, contacts, _Answer(sent.fence, None))
+        contacts, refused = self._contacts(sent.rows)
+        self._record(sent.number, refused)
+        return refused | self._settle(sent.number, contacts, _Answer(sent.fence, None))
 
     # -- the steps --------------------------------------------------------------------
 
@@ -153,9 +185,12 @@ class Pusher:
             outcome = self._one(contact)
             self._record(number, {row: outcome})
             outcomes[row] = outcome
+        return self._done(number, {row: outcomes[row] for row in contacts})
+
+    def _done(self, number: int, outcomes: dict[int, RowOutcome]) -> dict[int, RowOutcome]:
         if self._job:
             self._job.settle(number, {}, done=True)
-        return {row: outcomes[row] for row in contacts}
+        return outcomes
 
     def _send_bulk(self, number: int, contacts: Mapping[int, NewContact]) -> _Answer:
         fence = self._fence()
@@ -168,8 +203,12 @@ class Pusher:
 
         try:
             summary = self._client.bulk_create(list(contacts.values()), before_send=leaving)
-        except ValidationFailed:
-            return _Answer(fence, 0)  # refused whole: each row on its own will say why
+        except (AuthRefused, NotFound):
+            raise
+        except FatalApiError as exc:  # refused whole (400, 413, ...): nothing was made
+            if exc.status == 413:
+                return _Answer(fence, 0, too_large=True)
+            return _Answer(fence, 0)  # each row on its own will say why
         except OutcomeUnknown:
             return _Answer(fence, None, lost_at=time.time())
         return _Answer(fence, summary.created)
@@ -204,8 +243,18 @@ class Pusher:
             made = min(grown, found + self._strangers)
         return max(0, (made or 0) - found)
 
-    def _contacts(self, batch: Sequence[tuple[int, str]]) -> dict[int, NewContact]:
-        return {row: self._with_tag_ids(NewContact.model_validate_json(b)) for row, b in batch}
+    def _contacts(
+        self, batch: Sequence[tuple[int, str]]
+    ) -> tuple[dict[int, NewContact], dict[int, RowOutcome]]:
+        """The rows as contacts to send, and the rows rejected for a tag echowin refuses."""
+        contacts: dict[int, NewContact] = {}
+        refused: dict[int, RowOutcome] = {}
+        for row, body in batch:
+            try:
+                contacts[row] = self._with_tag_ids(NewContact.model_validate_json(body))
+            except TagRefused as exc:
+                refused[row] = RowOutcome("rejected", error=_reasons(exc))
+        return contacts, refused
 
     def _record(self, number: int, outcomes: Mapping[int, RowOutcome]) -> None:
         if self._job and outcomes:
@@ -273,9 +322,10 @@ class Pusher:
             fence = self._fence()
             try:
                 made = self._client.create_contact(contact)
-            except ValidationFailed as exc:
-                reasons = "; ".join(f"{d.field}: {d.message}" for d in exc.details)
-                return RowOutcome("rejected", error=f"echowin refused it: {reasons or exc}")
+            except (AuthRefused, NotFound):
+                raise
+            except FatalApiError as exc:  # 400 with echowin's reasons, 413, 422, ...
+                return RowOutcome("rejected", error=_reasons(exc))
             except OutcomeUnknown:
                 lost = _Answer(fence, None, lost_at=time.time())
                 found = self._reconcile({0: contact}, lost)
@@ -290,6 +340,15 @@ class Pusher:
             method="POST",
             path="/api/v1/contacts",
         )
+
+
+def _reasons(exc: FatalApiError) -> str:
+    """Why echowin refused a row, in its words."""
+    if isinstance(exc, TagRefused):
+        return str(exc)  # "echowin refused the tag 'X' (name: ...)"
+    if isinstance(exc, ValidationFailed) and exc.details:
+        return "echowin refused it: " + "; ".join(f"{d.field}: {d.message}" for d in exc.details)
+    return f"echowin refused it: {exc}"
 
 
 def _unconfirmed(made: int, rows: int) -> RowOutcome:

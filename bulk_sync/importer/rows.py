@@ -24,7 +24,7 @@ from .keys import Keys, match_keys
 from .lookup import Lookup
 from .outcomes import RowOutcome
 from .prepare import PreparedChunk
-from .push import BATCH_SIZE, Pusher, TagResolver
+from .push import BATCH_SIZE, MAX_BULK_BYTES, Pusher, TagResolver
 from .reports import ReportWriter
 from .team import ALL_KEYS, TeamIndex
 from .update import Updater, UpdateRules
@@ -97,6 +97,7 @@ class RowRun:
         self._seen = SeenKeys()
         self._waiting: list[tuple[int, str, RowOutcome | None]] = []  # row, line, outcome
         self._batch: list[tuple[int, str]] = []  # row, JSON body
+        self._batch_bytes = 0  # the bodies' UTF-8 bytes: about the bulk request's size
         self._outcomes: dict[int, RowOutcome] = {}
         self.to_create = 0
         self.new_tags: dict[str, str] = {}  # casefold -> first spelling, for the plan
@@ -113,7 +114,7 @@ class RowRun:
 
     def _chunk(self, prepared: PreparedChunk) -> None:
         if self._should_stop():
-            raise Interrupted("interrupted; re-run the same command to resume")
+            raise Interrupted("stopped when asked")
         first_rows = self._seen.first_rows(prepared.keys)
         rejected, bodies = prepared.rejected, prepared.bodies
         done = self._done_earlier(prepared.row_numbers)
@@ -155,7 +156,11 @@ class RowRun:
                 outcome = RowOutcome("skipped", error=f"not found: no contact in echowin has "
                                      f"this {self._key_name}")  # fmt: skip
             else:
+                size = len(bodies[row].encode())
+                if self._batch_bytes + size > MAX_BULK_BYTES:
+                    self._send()  # long notes: fewer rows to a request
                 self._batch.append((row, bodies[row]))
+                self._batch_bytes += size
                 self._sending[row] = bodies[row]
             self._waiting.append((row, line, outcome))
             if len(self._batch) == BATCH_SIZE:
@@ -207,11 +212,11 @@ class RowRun:
     def _send(self) -> None:
         if self._batch:
             if self._should_stop():  # between batches: nothing is in flight
-                raise Interrupted("interrupted; re-run the same command to resume")
+                raise Interrupted("stopped when asked")
             outcomes = self._pusher.push(self._batch)
             self._outcomes.update(outcomes)
             self._made(outcomes)
-            self._batch = []
+            self._batch, self._batch_bytes = [], 0
             self._flush()
 
     def _made(self, outcomes: dict[int, RowOutcome]) -> None:

@@ -124,6 +124,8 @@ class ImportResult:
     exit_code: int
     error: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    sent_anything: bool = False  # a write left this run: re-running resumes it
+    exception: BaseException | None = field(default=None, repr=False)  # for --debug
 
 
 def import_file(
@@ -139,6 +141,7 @@ def import_file(
     _check(options)
     count = _workers(options)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(client.stopping_when(options.should_stop))
         journal = None
         state_dir = resolve_state_dir(options.state_dir, env)
         if not options.dry_run:  # a dry run sends nothing: it needs neither
@@ -193,7 +196,10 @@ def _import(
     warnings = [*source.warnings, *bound.warnings, *_unknown_fields(mapping, custom_fields)]
     boards = {b.id for b in client.boards()} if mapping.board_ids is not None else None
     tags = TagResolver(client, client.tags())
-    team = TeamRules({f.name: f for f in custom_fields}, frozenset(boards) if boards else None)
+    # a team with no boards refuses every board id: an empty set, never "no check"
+    team = TeamRules(
+        {f.name: f for f in custom_fields}, frozenset(boards) if boards is not None else None
+    )
     region = resolve_region(options.region, mapping.defaults.region, env)
     preparer = Preparer(bound, team, region, bodies=not options.dry_run)
 
@@ -240,7 +246,7 @@ def _import(
             index if lookup_plan.kind != "none" else None,
         ),
     )
-    error = None
+    error, exit_code, exception = None, None, None
     try:
         if job is not None:
             for sent in job.unsettled():  # an earlier run died with this batch in flight
@@ -252,7 +258,14 @@ def _import(
     except (ApiError, Interrupted) as exc:
         error = str(exc)
     except BrokenProcessPool:
-        error = "a worker process died (out of memory?); re-run the same command to resume"
+        error = "a worker process died (out of memory?)"
+    except InputError as exc:  # the file broke down part way (nothing else is checked late)
+        error = str(exc)
+        exit_code = 3 if client.stats.writes else 2
+    except KeyboardInterrupt:  # a second Ctrl-C: no more waiting for the batch in flight
+        error = "stopped at once"
+    except Exception as exc:  # a full disk, a bug: the reports must not look whole
+        error, exception = _unexpected(exc), exc
     finally:
         writer.close(finished=error is None)
     plan = None
@@ -266,10 +279,12 @@ def _import(
             lookup_plan,
         )
     counts = writer.summary_counts()
-    exit_code = 3 if error else (1 if counts["rejected"] else 0)
+    if exit_code is None:
+        exit_code = 3 if error else (1 if counts["rejected"] else 0)
     result = ImportResult(
-        str(source.path), counts, report_dir, suggested, warnings, plan, exit_code, error
-    )
+        str(source.path), counts, report_dir, suggested, warnings, plan, exit_code, error,
+        sent_anything=client.stats.writes > 0, exception=exception,
+    )  # fmt: skip
     if suggested is not None:
         (report_dir / "mapping-used.yaml").write_text(suggested, encoding="utf-8")
     result.summary = _summary(result, client, mapping, region, options, started, tags.created)
@@ -346,12 +361,20 @@ def _mapped_fields(mapping: Mapping) -> Iterator[str]:
         yield f"customFields.{name}"
 
 
+def _unexpected(exc: Exception) -> str:
+    """One sentence for an error bulk-sync did not foresee; `--debug` shows the rest."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return f"unexpected {type(exc).__name__}: {exc}".rstrip(": ")
+
+
 def _wait(seconds: float, *, should_stop: Callable[[], bool]) -> None:
     """Sleep, but stop at once when asked (the batch stays `sent`: re-runs reconcile it)."""
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
         if should_stop():
-            raise Interrupted("interrupted; re-run the same command to resume")
+            raise Interrupted("stopped while waiting")
         time.sleep(min(left, 0.1))
 
 

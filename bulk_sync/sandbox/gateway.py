@@ -59,6 +59,12 @@ class Gateway:
             sandbox.stats.record(method, route, 401)
             return
 
+        length = _header(scope, b"content-length")
+        if length and length.isdigit() and int(length) > sandbox.settings.max_body_bytes:
+            await _respond(send, 413, {"error": "Payload Too Large"})
+            sandbox.stats.record(method, route, 413)
+            return
+
         rate_headers: list[tuple[bytes, bytes]] = []
         limiter = sandbox.limiter
         if limiter is not None:

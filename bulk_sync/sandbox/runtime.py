@@ -37,6 +37,9 @@ class SandboxSettings:
     # Contacts that tie on the sort key come back in a fresh order on every list request.
     unstable_ties: bool = False
     tie_seed: int = 0  # seed of the sequence of those orders
+    # A request body longer than this is refused with 413 before it is read, as the
+    # gateways in front of web APIs do.
+    max_body_bytes: int = 1 << 20
 
     def __repr__(self) -> str:  # keys stay out of logs and tracebacks
         return (

@@ -182,3 +182,79 @@ def test_statuses_the_sandbox_cannot_make(
     ):
         client.tags()
     assert len(calls) == attempts
+
+
+def _mock_client(answer: Any, policy: RetryPolicy, **options: Any) -> EchowinClient:
+    from bulk_sync.config import ApiKey, ApiSettings
+
+    settings = ApiSettings("http://127.0.0.1:1", ApiKey("k"))
+    return EchowinClient(settings, policy=policy, transport=httpx.MockTransport(answer), **options)
+
+
+@pytest.mark.parametrize(
+    ("headers", "waits"),
+    [
+        ({"retry-after": "3"}, [3.0, 3.0]),
+        ({"x-ratelimit-reset": "RESET"}, [20.0, 20.0]),  # until the window reopens
+        ({}, [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0]),  # nothing said: backs off to the window
+    ],
+)
+def test_a_429_waits_for_retry_after_else_the_reset_else_backs_off_to_the_window(
+    headers: dict[str, str], waits: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 429 that names no time used to give up after 7 s; it now outlasts the window."""
+    import time
+
+    now = time.time()
+    headers = {k: str(now + 20) if v == "RESET" else v for k, v in headers.items()}
+    slept: list[float] = []
+    monkeypatch.setattr("bulk_sync.client.http.EchowinClient._sleep", lambda _, s: slept.append(s))
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if len(slept) < len(waits):
+            return httpx.Response(429, json={"error": "slow down"}, headers=headers)
+        return httpx.Response(200, json={"data": []})
+
+    with _mock_client(answer, RetryPolicy(max_attempts=8), limits=None) as client:
+        assert client.tags() == []
+    assert slept == pytest.approx(waits, abs=0.5)
+
+
+def test_a_stop_request_ends_a_rate_limit_wait_at_once_and_sends_nothing() -> None:
+    from bulk_sync.config import RateLimits
+    from bulk_sync.errors import Interrupted
+
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        return httpx.Response(200, json={"data": []})
+
+    limits = RateLimits(get=1, window_s=3600)  # the second read waits an hour
+    asked = iter([False, True])  # asked to stop during that wait
+    with _mock_client(answer, RetryPolicy(), limits=limits) as client:
+        with client.stopping_when(lambda: next(asked, True)):
+            client.tags()
+            with pytest.raises(Interrupted, match="nothing more was sent"):
+                client.tags()
+        assert client.stats.rate_limit_wait_s == 0  # the hour was never waited
+    assert sent == ["GET"]
+
+
+def test_no_write_leaves_after_a_stop_request() -> None:
+    from bulk_sync.errors import Interrupted
+
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        return httpx.Response(200, json={"data": []})
+
+    with (
+        _mock_client(answer, RetryPolicy(), limits=None) as client,
+        client.stopping_when(lambda: True),
+    ):
+        with pytest.raises(Interrupted):
+            client.bulk_create(BATCH)
+        assert client.tags() == []  # reads still go: they change nothing
+    assert sent == ["GET"]

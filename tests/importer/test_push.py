@@ -26,7 +26,7 @@ from bulk_sync.client.models import (
     Tag,
 )
 from bulk_sync.client.pagination import ContactPager
-from bulk_sync.errors import FieldProblem, OutcomeUnknown, ValidationFailed
+from bulk_sync.errors import FatalApiError, FieldProblem, OutcomeUnknown, ValidationFailed
 from bulk_sync.importer.outcomes import Fence, RowOutcome
 from bulk_sync.importer.push import Pusher, TagResolver
 from bulk_sync.importer.reports import ReportWriter
@@ -251,3 +251,84 @@ def test_unconfirmed_rows_count_among_the_created_and_rows_add_up(tmp_path: Path
         )
         == 3
     )
+
+
+class StoringServer(StandIn):
+    """Creates what it is sent, alone or in bulk, unless `refuse_bulk` says otherwise;
+    refuses to create tags longer than 10 characters."""
+
+    def __init__(self, refuse_bulk: int | None = None) -> None:
+        super().__init__([[]])
+        self.refuse_bulk = refuse_bulk
+        self.tag_requests: list[str] = []
+        self.bulk_sizes: list[int] = []
+
+    def _store(self, contact: NewContact) -> Contact:
+        made = Contact(id=f"c{len(self.pages[0])}", number=contact.number,
+                       created_at=f"2026-01-01T00:00:{len(self.pages[0]):02d}.000Z")  # fmt: skip
+        self.pages[0].insert(0, made)  # newest first
+        return made
+
+    def bulk_create(
+        self, contacts: Sequence[NewContact], *, before_send: Callable[[], None] | None = None
+    ) -> BulkSummary:
+        self.bulk_sizes.append(len(contacts))
+        if self.refuse_bulk == 413 and len(contacts) > 30:
+            raise FatalApiError("HTTP 413: Payload Too Large", status=413)
+        if self.refuse_bulk == 422:
+            raise FatalApiError("HTTP 422: Unprocessable", status=422)
+        for contact in contacts:
+            self._store(contact)
+        return BulkSummary(requested=len(contacts), created=len(contacts), errors=0)
+
+    def create_contact(
+        self, contact: NewContact, *, before_send: Callable[[], None] | None = None
+    ) -> Contact:
+        self.singles += 1
+        return self._store(contact)
+
+    def create_tag(self, name: str, color: str | None = None) -> Tag:
+        self.tag_requests.append(name)
+        if len(name) > 10:
+            problem = FieldProblem("name", "at most 10 characters")
+            raise ValidationFailed("Validation error", details=[problem], method="POST", path="/")
+        return Tag(id=f"t-{name}", name=name)
+
+
+def _bodies(count: int, **fields: object) -> list[tuple[int, str]]:
+    return [
+        (i + 2, NewContact(number=f"+1212555{i:04d}", **fields).model_dump_json(by_alias=True))
+        for i in range(count)
+    ]  # type: ignore[arg-type]
+
+
+def test_a_tag_echowin_refuses_rejects_only_the_rows_that_have_it() -> None:
+    server = StoringServer()
+    pusher = pusher_for(server)
+    batch = _bodies(2, tag_names=["VIP"]) + [
+        (row + 2, body) for row, body in _bodies(2, tag_names=["a-much-too-long-tag"])
+    ]
+    outcomes = pusher.push(batch)
+    assert [outcomes[r].status for r in (2, 3, 4, 5)] == ["created", "created", "rejected",
+                                                         "rejected"]  # fmt: skip
+    assert outcomes[4].error == (
+        "echowin refused the tag 'a-much-too-long-tag' (name: at most 10 characters)"
+    )
+    again = pusher.push([(9, batch[2][1])])  # asked once per run, not once per row
+    assert again[9].status == "rejected"
+    assert server.tag_requests == ["VIP", "a-much-too-long-tag"]
+
+
+def test_a_bulk_too_large_is_split_in_halves_until_it_passes() -> None:
+    server = StoringServer(refuse_bulk=413)
+    outcomes = pusher_for(server).push(_bodies(100))
+    assert {o.status for o in outcomes.values()} == {"created"} and len(outcomes) == 100
+    assert server.bulk_sizes == [100, 50, 25, 25, 50, 25, 25] and server.singles == 0
+    assert len({o.contact_id for o in outcomes.values()}) == 100
+
+
+def test_a_bulk_refused_whole_for_another_reason_goes_row_by_row() -> None:
+    server = StoringServer(refuse_bulk=422)
+    outcomes = pusher_for(server).push(_bodies(3))
+    assert {o.status for o in outcomes.values()} == {"created"}
+    assert server.singles == 3

@@ -205,6 +205,52 @@ def test_sigterm_stops_between_batches_and_the_rerun_finishes(
         assert_exactly_once(team, count)
 
 
+def test_a_second_ctrl_c_stops_at_once_and_the_reports_stay_partial(
+    slow_server: RunningSandbox, tmp_path: Path
+) -> None:
+    count = 400
+    numbers_file(tmp_path, count)
+    with team_on(slow_server) as team:
+        run = cli(slow_server, team, tmp_path, "--report-dir", str(tmp_path / "r1"))
+        _wait_for(lambda: stored(slow_server, team) > 0)
+        run.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        run.send_signal(signal.SIGINT)  # no more waiting for the batch in flight
+        _, errors = run.communicate(timeout=60)
+        assert run.returncode == 3, errors
+        assert "Traceback" not in errors and "stopped at once" in errors
+        assert not (tmp_path / "r1" / "results.csv").exists()  # was renamed, rows missing
+        assert (tmp_path / "r1" / "results.csv.partial").exists()
+        summary = json.loads((tmp_path / "r1" / "summary.json").read_text())
+        assert summary["finished"] is False and summary["error"] == "stopped at once"
+
+        again = cli(slow_server, team, tmp_path, "--report-dir", str(tmp_path / "r2"))
+        _, errors = again.communicate(timeout=120)
+        assert again.returncode == 0, errors
+        assert_exactly_once(team, count)
+
+
+def _bulk_posts(server: RunningSandbox) -> int:
+    requests = control_stats(server)["requests"]
+    return sum(int(r["count"]) for r in requests if r["route"] == "/api/v1/contacts/bulk")
+
+
+def test_ctrl_c_during_a_rate_limit_wait_sends_nothing_more(tmp_path: Path) -> None:
+    """Ten bulks a window: the eleventh waits for the window. Ctrl-C then stops the
+    wait, and the eleventh is never sent (it was, once the wait was over)."""
+    numbers_file(tmp_path, 1500)
+    with running_sandbox(SandboxSettings(time_scale=6)) as server, team_on(server) as team:
+        run = cli(server, team, tmp_path, "--report-dir", str(tmp_path / "r"))
+        _wait_for(lambda: _bulk_posts(server) >= 10 or run.poll() is not None)
+        time.sleep(0.5)  # reconciled the tenth; now waiting up to 10 s for the window
+        run.send_signal(signal.SIGINT)
+        _, errors = run.communicate(timeout=60)
+        assert run.returncode == 3, errors
+        assert "re-run the same command to resume" in errors
+        assert _bulk_posts(server) == 10
+        assert len(all_contacts(team)) == 1000
+
+
 def test_a_second_run_exits_4_naming_the_first(sandbox: RunningSandbox, tmp_path: Path) -> None:
     """The test holds the lock itself (no race with a first run that may finish early):
     the run exits 4 naming the holder, and sends nothing."""
