@@ -4,6 +4,10 @@ The result is a frame indexed by row number with a column per target the mapping
 fills: `firstName`, `lastName`, `email`, `number`, `carrier`, `name`, `note`,
 `cf.<name>` for custom fields (text), and `tags`, `assignUserIds`, `boardIds`
 (lists of text). An empty cell is `""`, never NaN.
+
+Where `number` or `email` lists several columns, each one's values come too, as
+`number@0`, `number@1`, ...: the first *valid* one is the row's (see
+`importer.prepare`), which only the region and the rules can tell.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ def map_chunk(bound: BoundMapping, chunk: Chunk) -> pd.DataFrame:
         values = _values(frame, spec, bound.columns[where])
         if where.startswith("fields."):
             out[where.removeprefix("fields.")] = values
+            if where in CANDIDATES and spec.value is None and len(bound.columns[where]) > 1:
+                for i, column in enumerate(bound.columns[where]):
+                    out[f"{where.removeprefix('fields.')}@{i}"] = _values(frame, spec, (column,))
         elif where.startswith("customFields."):
             out["cf." + where.removeprefix("customFields.")] = values
         elif where in ("name", "note"):
@@ -39,6 +46,9 @@ def map_chunk(bound: BoundMapping, chunk: Chunk) -> pd.DataFrame:
         if key not in out:
             out[key] = ""
     return out
+
+
+CANDIDATES = ("fields.number", "fields.email")  # several columns: the first valid one wins
 
 
 def _values(frame: pd.DataFrame, spec: ValueSpec, columns: tuple[int, ...]) -> pd.Series:

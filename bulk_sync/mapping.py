@@ -16,7 +16,7 @@ import difflib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -264,7 +264,7 @@ class Mapping(_Strict):
             for i in sorted(used)
             if sum(header_key(h) == header_key(headers[i]) for h in headers) > 1
         ]
-        return BoundMapping(self, columns, warnings)
+        return BoundMapping(self, columns, warnings, [h.strip() for h in headers])
 
     def _with_other_columns(self, headers: list[str], used: set[int]) -> Mapping:
         """This mapping with each column it leaves out (but those in `ignore`) as the
@@ -321,6 +321,15 @@ class BoundMapping:
     mapping: Mapping
     columns: dict[str, tuple[int, ...]]
     warnings: list[str]
+    headers: list[str] = field(default_factory=list)
+
+    def label(self, where: str) -> str:
+        """The spreadsheet's words for a spec (`fields.number` → `Phone, Mobile`): its
+        columns as the header spells them, else (a constant) the spec's name."""
+        found = self.columns.get(where, ())
+        if not found or not self.headers:
+            return where.removeprefix("fields.")
+        return ", ".join(self.headers[i] for i in found)
 
 
 def _attr(key: str) -> str:

@@ -155,16 +155,26 @@ def build_schema(mapping: Mapping, team: TeamRules, region: str) -> pa.DataFrame
     return pa.DataFrameSchema(columns, strict=False, coerce=False, name="contacts")
 
 
-def row_problems(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> dict[int, list[str]]:
-    """Every failing check of every row, as `field: reason` sentences, by row number."""
+def row_problems(
+    frame: pd.DataFrame, schema: pa.DataFrameSchema, labels: dict[str, str] | None = None
+) -> dict[int, list[str]]:
+    """Every failing check of every row, as sentences, by row number.
+
+    With `labels` (a mapped column → the spreadsheet's column names, `Phone, Mobile`)
+    each reason starts with the columns, then names the field:
+    `Phone, Mobile: number is empty, and it is required`; without, with the field:
+    `number: is empty, and it is required`.
+    """
     try:
         schema.validate(frame, lazy=True)
     except SchemaErrors as exc:
-        return _reasons(exc.failure_cases, schema)
+        return _reasons(exc.failure_cases, schema, labels)
     return {}
 
 
-def _reasons(failures: pd.DataFrame, schema: pa.DataFrameSchema) -> dict[int, list[str]]:
+def _reasons(
+    failures: pd.DataFrame, schema: pa.DataFrameSchema, labels: dict[str, str] | None
+) -> dict[int, list[str]]:
     """Each failing row's reasons, in the schema's order of columns and checks."""
     order = {name: i for i, name in enumerate(schema.columns)}
     found: dict[int, list[tuple[int, int, str]]] = {}
@@ -179,7 +189,11 @@ def _reasons(failures: pd.DataFrame, schema: pa.DataFrameSchema) -> dict[int, li
             reason = f"fails {check.name}"
         except Invalid as exc:
             reason = str(exc)
-        if check.name not in ("phone_number", "email_address"):  # those name the field
+        names_field = check.name in ("phone_number", "email_address")  # "number '1' is ..."
+        if labels is not None and column in labels:
+            field_name = column[3:] if column.startswith("cf.") else column
+            reason = f"{labels[column]}: {reason if names_field else f'{field_name} {reason}'}"
+        elif not names_field:
             where = "customFields." + column[3:] if column.startswith("cf.") else column
             reason = f"{where}: {reason}"
         found.setdefault(int(row), []).append((order[column], int(number), reason))

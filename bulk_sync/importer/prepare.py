@@ -26,12 +26,14 @@ import pandera.pandas as pa
 from ..mapper import map_chunk
 from ..mapping import BoundMapping
 from ..normalize import (
+    Invalid,
     Phone,
     custom_date,
     custom_number,
     normalize_email,
     normalize_name,
     normalize_number,
+    read_number,
     select_option,
     split_name,
     unique_tags,
@@ -60,6 +62,20 @@ class PreparedChunk:
     tags: dict[int, list[str]] = field(default_factory=dict)  # tag names, where there are any
 
 
+def _valid_number(value: str, region: str) -> str | None:
+    """None for a valid phone number, else why not."""
+    found = read_number(value, region)
+    return found if isinstance(found, str) else None
+
+
+def _valid_email(value: str, region: str) -> str | None:
+    try:
+        normalize_email(value)
+    except Invalid as exc:
+        return str(exc)
+    return None
+
+
 @dataclass
 class Preparer:
     bound: BoundMapping
@@ -72,6 +88,15 @@ class Preparer:
         return {**self.__dict__, "_schema": None}  # rebuilt where it is used
 
     @property
+    def labels(self) -> dict[str, str]:
+        """Each mapped column (`number`, `cf.role`) in the spreadsheet's words."""
+        return {
+            where.removeprefix("fields.").replace("customFields.", "cf."): self.bound.label(where)
+            for where, _ in self.bound.mapping.specs()
+            if where.startswith(("fields.", "customFields.")) or where == "boardIds"
+        }
+
+    @property
     def schema(self) -> pa.DataFrameSchema:
         if self._schema is None:
             self._schema = build_schema(self.bound.mapping, self.team, self.region)
@@ -82,8 +107,13 @@ class Preparer:
             chunk.row_numbers, row_lines(chunk.rows, chunk.row_numbers), dict(chunk.problems)
         )
         mapped = map_chunk(self.bound, chunk)
-        for row, reasons in row_problems(mapped, self.schema).items():
+        tried = {key: self._first_valid(mapped, key) for key in ("number", "email")}
+        for row, reasons in row_problems(mapped, self.schema, self.labels).items():
             if row not in out.rejected:  # a misaligned row's values mean nothing
+                for key, why in tried.items():  # every column tried, not the first only
+                    if row in why:
+                        start = f"{self.labels[key]}: {key}"
+                        reasons = [why[row] if r.startswith(start) else r for r in reasons]
                 out.rejected[row] = "; ".join(reasons)
         good = mapped[~mapped.index.isin(list(out.rejected))]
         rows = good.index.tolist()
@@ -102,6 +132,30 @@ class Preparer:
             for row, body in zip(rows, self._bodies(good, numbers, emails, tags), strict=True):
                 out.bodies[row] = json.dumps(body, ensure_ascii=False)
         return out
+
+    def _first_valid(self, mapped: pd.DataFrame, key: str) -> dict[int, str]:
+        """Where `key` (number or email) comes from several columns: each row takes the
+        first column whose value is valid (Phone 1 `n/a`, Phone 2 valid: Phone 2), in
+        place, and rows with none are told why, column by column."""
+        candidates = [c for c in mapped.columns if str(c).startswith(f"{key}@")]
+        if not candidates:
+            return {}
+        columns = self.bound.columns[f"fields.{key}"]
+        names = [self.bound.headers[i] for i in columns] if self.bound.headers else candidates
+        check = _valid_number if key == "number" else _valid_email
+        chosen, why = [], {}
+        rows = mapped[candidates].itertuples(index=False)
+        for row, values in zip(mapped.index, rows, strict=True):
+            held = [(n, v, check(v, self.region)) for n, v in zip(names, values, strict=True)
+                    if v.strip()]  # fmt: skip
+            good = next((v for _, v, problem in held if problem is None), None)
+            chosen.append(good if good is not None else (held[0][1] if held else ""))
+            if good is None and len(held) > 1:
+                why[row] = "; ".join(f"{n}: {problem}" for n, _, problem in held)
+        mapped[key] = chosen
+        for column in candidates:
+            del mapped[column]
+        return why
 
     def _bodies(
         self, good: pd.DataFrame, numbers: list[Phone], emails: list[str], tags: list[list[str]]

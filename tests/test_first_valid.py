@@ -1,0 +1,79 @@
+"""`number: [Phone 1, Phone 2]` takes, row by row, the first column whose number is
+valid (not the first that holds a value), and a row with none names each column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import phonenumbers
+import pytest
+
+from bulk_sync.importer.prepare import Preparer
+from bulk_sync.mapping import parse_mapping
+from bulk_sync.sources import open_source
+from bulk_sync.validation import TeamRules
+
+ROOT = Path(__file__).resolve().parents[1]
+DATABLIST = ROOT.parent / "shared" / "realworld" / "datablist-sample-csv-files"
+
+
+def prepared(path: Path, mapping_text: str, region: str = "US") -> tuple[dict[int, str], ...]:
+    source = open_source(path)
+    bound = parse_mapping(mapping_text).bind(source.headers, source=path.name)
+    preparer = Preparer(bound, TeamRules(), region)
+    numbers: dict[int, str] = {}
+    rejected: dict[int, str] = {}
+    for chunk in source.chunks():
+        out = preparer.prepare(chunk)
+        rejected |= out.rejected
+        numbers |= {row: body.split('"number": "')[1].split('"')[0] for row, body in
+                    out.bodies.items()}  # fmt: skip
+    return numbers, rejected
+
+
+def oracle(values: list[str], region: str) -> str | None:
+    """phonenumbers alone: the first value it calls a valid number, as E.164."""
+    for value in values:
+        try:
+            parsed = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+@pytest.mark.skipif(not DATABLIST.is_dir(), reason="../shared/realworld is not on this machine")
+@pytest.mark.parametrize("name", ["customers-100.csv", "leads-100.csv"])
+def test_the_first_valid_phone_wins_as_phonenumbers_says_row_by_row(name: str) -> None:
+    path = DATABLIST / name
+    numbers, rejected = prepared(path, "fields: {number: [Phone 1, Phone 2]}\n")
+    source = open_source(path)
+    phone1, phone2 = source.headers.index("Phone 1"), source.headers.index("Phone 2")
+    expected = {}
+    for chunk in source.chunks():
+        for row, cells in zip(chunk.row_numbers, chunk.rows, strict=True):
+            expected[row] = oracle([cells[phone1], cells[phone2]], "US")
+    assert {row: numbers.get(row) for row in expected} == expected
+    accepted = sum(v is not None for v in expected.values())
+    assert len(numbers) == accepted and len(rejected) == len(expected) - accepted
+    # more than the first filled column alone would give
+    first_only, _ = prepared(path, "fields: {number: Phone 1}\n")
+    assert len(numbers) > len(first_only)
+
+
+def test_a_row_with_no_valid_column_names_each_one(tmp_path: Path) -> None:
+    lines = ["Phone,Mobile,Email,Email 2", "call me,555,x@,y@example.com",
+             "n/a,+1 212 555 0100,,", ",,a@b,"]  # fmt: skip
+    (tmp_path / "in.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = "fields: {number: [Phone, Mobile], email: [Email, Email 2]}\n"
+    numbers, rejected = prepared(tmp_path / "in.csv", text)
+    assert numbers == {3: "+12125550100"}
+    assert rejected[2] == (
+        "Phone: number 'call me' cannot be read as a phone number: too few digits, or letters "
+        "in it; Mobile: number '555' is too short for a phone number"
+    )
+    assert rejected[4] == (
+        "Phone, Mobile: number is empty, and it is required; "
+        "Email, Email 2: email 'a@b' is not an email address"
+    )
