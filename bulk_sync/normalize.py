@@ -116,11 +116,66 @@ def _read_number(raw: str, region: str, *, fast: bool = True) -> Phone:
             return Phone(e164, parsed.extension or None)
     possible = phonenumbers.is_possible_number_with_reason(parsed)  # why it is not valid
     if possible in _POSSIBLE_ERRORS:
-        raise Invalid(f"number {text!r} is {_POSSIBLE_ERRORS[possible]} for a phone number")
-    where = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
-    raise Invalid(
-        f"number {text!r} is not a valid number in {where} (+{parsed.country_code}), "
-        f"read with default region {region}"
+        why = f"number {text!r} is {_POSSIBLE_ERRORS[possible]} for a phone number"
+    else:
+        where = phonenumbers.region_code_for_country_code(parsed.country_code or 0)
+        why = (
+            f"number {text!r} is not a valid number in {where} (+{parsed.country_code}), "
+            f"read with default region {region}"
+        )
+    raise Invalid(why + _fix(text, region))
+
+
+# Where a number written the national way (a trunk 0 and no +) is looked for when it is
+# not valid in the run's region: the countries whose numbers US files most often hold.
+_ELSEWHERE = ("GB", "IE", "DE", "FR", "NL", "BE", "CH", "AT", "IT", "ES", "PT", "SE", "NO",
+              "DK", "FI", "PL", "AU", "NZ", "IN", "ZA", "BR", "MX", "JP", "KR", "CN", "PH",
+              "SG", "HK", "AE", "IL")  # fmt: skip
+_DIAL_OUT = re.compile(r"\(?(00|011)[\s.\-)]*([1-9][\d\s().\-]{5,})")
+
+
+def _fix(text: str, region: str) -> str:
+    """How to make an invalid number valid, when one edit would: a 00 or 011 dialling
+    prefix written where + belongs, or a national number of another country."""
+    if "+" in text:
+        return ""
+    if prefixed := _DIAL_OUT.fullmatch(text):
+        try:
+            parsed = phonenumbers.parse("+" + prefixed[2], None)
+        except NumberParseException:
+            parsed = None
+        if parsed is not None and is_valid_number(parsed):
+            shown = phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL)
+            return (
+                f"; {prefixed[1]} is a prefix for dialling abroad: if it means {shown}, "
+                "write it so, with +"
+            )
+    found = []
+    for other in _ELSEWHERE:
+        if other == region:
+            continue
+        try:
+            parsed = phonenumbers.parse(text, other)
+        except NumberParseException:
+            continue
+        if is_valid_number(parsed):
+            found.append((other, parsed))
+    if not found:
+        return ""
+    if len(found) > 1:  # national numbers of many countries look alike: no guess
+        places = ", ".join(r for r, _ in found[:3]) + (
+            f" and {len(found) - 3} more" if len(found) > 3 else ""
+        )
+        return (
+            f"; it may be a number of another country written without its country code "
+            f"(it would be valid in {places}): use --region, or write it with + and the "
+            "country code"
+        )
+    other, parsed = found[0]
+    shown = phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL)
+    return (
+        f"; it is valid as a {other} number ({shown}): use --region {other}, or write it "
+        f"with +{parsed.country_code}"
     )
 
 

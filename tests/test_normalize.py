@@ -138,3 +138,32 @@ def test_custom_values() -> None:
             call(bad)
     with pytest.raises(Invalid, match="is not one of Manager, Employee"):
         select_option("Intern", ["Manager", "Employee"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("001-808-617-6467", "number '001-808-617-6467' is too long for a phone number; 00 is a "
+         "prefix for dialling abroad: if it means +1 808-617-6467, write it so, with +"),
+        ("0044 20 7946 0958", "number '0044 20 7946 0958' is too long for a phone number; 00 is "
+         "a prefix for dialling abroad: if it means +44 20 7946 0958, write it so, with +"),
+        ("020 7946 0958", "number '020 7946 0958' is too long for a phone number; it may be a "
+         "number of another country written without its country code (it would be valid in GB,"
+         " IT, FI and 4 more): use --region, or write it with + and the country code"),
+        ("555", "number '555' is too short for a phone number"),
+    ],
+)  # fmt: skip
+def test_an_invalid_number_says_the_one_edit_that_would_make_it_valid(
+    raw: str, reason: str
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        normalize_number(raw, "US")
+    assert str(refused.value) == reason
+
+
+def test_a_national_number_valid_in_one_other_country_names_it() -> None:
+    with pytest.raises(Invalid) as refused:
+        normalize_number("(11) 96123-4567", "US")  # a São Paulo mobile, written the Brazilian way
+    assert str(refused.value).endswith(
+        "; it is valid as a BR number (+55 11 96123-4567): use --region BR, or write it with +55"
+    ), refused.value
