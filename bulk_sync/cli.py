@@ -95,13 +95,23 @@ _DEBUG = [False]  # --debug, set by the root callback before any command runs
 
 @contextlib.contextmanager
 def _connected(
-    api_url: str | None, api_key_file: Path | None, sandbox: bool, timeout: float | None
+    api_url: str | None,
+    api_key_file: Path | None,
+    sandbox: bool,
+    timeout: float | None,
+    *,
+    offline_ok: bool = False,
 ) -> Iterator[EchowinClient]:
-    """The client a command uses; each retry is told on stderr as it happens."""
+    """The client a command uses; each retry is told on stderr as it happens. With
+    `offline_ok` (validate) and no key, the file's own rules only."""
     from .connect import connect
 
     with connect(
-        api_url=api_url, api_key_file=api_key_file, sandbox=sandbox, timeout_s=timeout
+        api_url=api_url,
+        api_key_file=api_key_file,
+        sandbox=sandbox,
+        timeout_s=timeout,
+        offline_ok=offline_ok,
     ) as client:
         client.on_retry = lambda message: err.print(f"{_now()} {message}", markup=False)
         yield client
@@ -448,7 +458,7 @@ def _import(
     try:
         with (
             stop,
-            _connected(api_url, api_key_file, sandbox, timeout) as client,
+            _connected(api_url, api_key_file, sandbox, timeout, offline_ok=dry_run) as client,
             progress,
         ):
             result = import_file(options, client, on_progress=progress.update)
@@ -676,6 +686,9 @@ def _print_result(result: ImportResult, quiet: bool) -> None:
     if not quiet:
         for warning in result.warnings:
             out.print(f"[yellow]warning:[/] {warning}")
+    if result.summary.get("offline"):
+        out.print("No API key: the file was checked by its own rules only (the team's custom "
+                  "fields, tags and boards were not read)")  # fmt: skip
     verb = "Checked" if result.plan is not None else "Imported"
     out.print(f"{verb} {result.source}: {c['rows']} rows")
     parts = [f"{k} {c[k]}" for k in ("created", "updated", "unchanged", "duplicates",
@@ -685,7 +698,8 @@ def _print_result(result: ImportResult, quiet: bool) -> None:
         plan = result.plan
         up_to = ""
         if plan.lookup is not None:
-            out.print(f"  finding rows already in echowin: {plan.lookup.describe()}")
+            if not result.summary.get("offline"):  # no team was looked at
+                out.print(f"  finding rows already in echowin: {plan.lookup.describe()}")
             up_to = "" if plan.lookup.kind == "none" else "up to "  # less what echowin has
         calls = ", ".join(f"{n} {k.upper()}" for k, n in plan.calls.items() if n)
         tags = f"; {len(plan.tags_to_create)} new tags" if plan.tags_to_create else ""

@@ -249,7 +249,7 @@ def test_import_then_export_with_the_sandbox_sees_the_same_contacts(tmp_path: Pa
     assert code == 1
     code, output = run_cli(["export", "backup-{date}.xlsx", "--sandbox", "--keep", "2"], tmp_path)
     assert code == 0, output
-    exported = r"Exported 216 contacts in 3 pages, .*backup-\d{4}-\d\d-\d\d\.xlsx \(verified\)"
+    exported = r"Exported 223 contacts in 3 pages, .*backup-\d{4}-\d\d-\d\d\.xlsx \(verified\)"
     assert re.search(exported, output.replace("\n", "")), output
     code, output = run_cli(["export", "vip.csv", "--sandbox", "--tag", "Nope"], tmp_path)
     assert code == 2 and "no tag named 'Nope'" in output
@@ -283,3 +283,15 @@ def test_an_unforeseen_error_is_one_sentence_and_exit_3_unless_debug(
                                       "--api-url", "http://127.0.0.1:1"])  # fmt: skip
     with pytest.raises(RuntimeError, match="a bug"):
         cli.main()
+
+
+def test_validate_without_a_key_checks_the_files_own_rules(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("Phone,Role\n2125550100,Intern\nnope,Manager\n")
+    (tmp_path / "m.yaml").write_text("fields: {number: Phone}\ncustomFields: {role: Role}\n")
+    code, output = run_cli(["validate", "in.csv", "--mapping", "m.yaml", "--report-dir", "r"],
+                           tmp_path, env={"ECHOWIN_API_KEY": ""})  # fmt: skip
+    assert code == 1, output
+    assert "No API key: the file was checked by its own rules only" in output
+    assert "has no schema on echowin" not in output  # no team was read to compare with
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["offline"] is True and summary["rejected"] == 1  # 'Intern' is no select here

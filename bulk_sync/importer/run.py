@@ -23,6 +23,7 @@ from typing import Any
 
 from ..client import EchowinClient
 from ..config import RateLimits, resolve_region
+from ..connect import OFFLINE
 from ..errors import ApiError, ConfigError, InputError, Interrupted
 from ..files import file_sha256
 from ..mapping import Mapping, load_mapping
@@ -193,7 +194,9 @@ def _import(
         bound = guess.bind(source.headers, source=source.path.name)
         suggested = guess.to_yaml()
     mapping = bound.mapping
-    warnings = [*source.warnings, *bound.warnings, *_unknown_fields(mapping, custom_fields)]
+    offline = client.settings.account == OFFLINE  # no team to compare the fields with
+    unknown = [] if offline else _unknown_fields(mapping, custom_fields)
+    warnings = [*source.warnings, *bound.warnings, *unknown]
     boards = {b.id for b in client.boards()} if mapping.board_ids is not None else None
     tags = TagResolver(client, client.tags())
     # a team with no boards refuses every board id: an empty set, never "no check"
@@ -463,6 +466,7 @@ def _summary(
         "match": list(mapping.match),
         "tags_created": tags_created,
         "warnings": result.warnings,
+        "offline": client.settings.account == OFFLINE,  # no key: the file's rules only
     }
     if result.plan is not None:
         summary["plan"] = {

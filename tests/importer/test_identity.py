@@ -269,7 +269,7 @@ def test_the_sandbox_twice_in_one_folder_never_doubles(tmp_path: Path) -> None:
         total, distinct = db.execute(
             "SELECT count(*), count(DISTINCT number) FROM contacts"
         ).fetchone()
-    assert total == distinct == 216
+    assert total == distinct == 223
 
 
 def test_reconciling_matches_numbers_echowin_stored_otherwise_and_lost_answers(
