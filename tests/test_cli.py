@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from bulk_sync.cli import app
 from bulk_sync.sandbox import RunningSandbox
+from tests.conftest import Team
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -295,3 +296,25 @@ def test_validate_without_a_key_checks_the_files_own_rules(tmp_path: Path) -> No
     assert "has no schema on echowin" not in output  # no team was read to compare with
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["offline"] is True and summary["rejected"] == 1  # 'Intern' is no select here
+
+
+def test_a_misspelled_custom_field_key_is_refused_naming_the_one_meant(
+    tmp_path: Path, sandbox: RunningSandbox, team: Team
+) -> None:
+    (tmp_path / "in.csv").write_text("Phone,Role,Industry\n2125550100,Manager,Retail\n")
+    (tmp_path / "key").write_text(team.api_key)
+    (tmp_path / "key").chmod(0o600)
+    args = ["import", "in.csv", "--api-url", sandbox.url, "--api-key-file", "key", "--mapping",
+            "m.yaml"]  # fmt: skip
+    (tmp_path / "m.yaml").write_text("fields: {number: Phone}\ncustomFields: {rôle: Role}\n")
+    code, output = run_cli(args, tmp_path)
+    assert code == 2, output
+    assert "echowin has no custom field 'rôle'; did you mean 'role'?" in output.replace("\n", "")
+    assert team.http.get("/api/v1/contacts").json()["data"] == []  # nothing was sent
+    # a key far from every schema is a new one: a warning, and the values go as text
+    (tmp_path / "m.yaml").write_text(
+        "fields: {number: Phone}\ncustomFields: {industry: Industry}\n"
+    )
+    code, output = run_cli(args, tmp_path)
+    assert code == 0, output
+    assert "custom field 'industry' has no schema on echowin" in output.replace("\n", "")

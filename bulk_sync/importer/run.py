@@ -9,11 +9,13 @@ plus one batch of rows is held in memory.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import json
 import math
 import os
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from collections.abc import Mapping as EnvMapping
 from concurrent.futures.process import BrokenProcessPool
@@ -24,7 +26,7 @@ from typing import Any
 from ..client import EchowinClient
 from ..config import RateLimits, resolve_region
 from ..connect import OFFLINE
-from ..errors import ApiError, ConfigError, InputError, Interrupted
+from ..errors import ApiError, ConfigError, InputError, Interrupted, MappingError
 from ..files import file_sha256
 from ..mapping import Mapping, load_mapping
 from ..sources import Source, open_source
@@ -428,7 +430,19 @@ def _workers(options: ImportOptions) -> int:
 
 
 def _unknown_fields(mapping: Mapping, custom_fields: list[Any]) -> list[str]:
+    """Warnings for custom fields the team has no schema for (sent as text) and for
+    required ones left unfilled. A key that is a misspelling of a schema's name (`Role`,
+    `rôle` for `role`) is an error instead: its values would go to a new key."""
     known = {f.name for f in custom_fields}
+    for name in mapping.custom_fields:
+        if name in known or name in mapping.implicit_custom_fields:
+            continue
+        if meant := _meant(name, known):
+            shown = ", ".join(sorted(known))
+            raise MappingError(
+                f"customFields: echowin has no custom field {name!r}; did you mean {meant!r}? "
+                f"(the team's custom fields are: {shown})"
+            )
     return [
         f"custom field {name!r} has no schema on echowin: its values are sent as text"
         for name in mapping.custom_fields
@@ -438,6 +452,21 @@ def _unknown_fields(mapping: Mapping, custom_fields: list[Any]) -> list[str]:
         for f in custom_fields
         if f.required and f.name not in mapping.custom_fields
     ]
+
+
+def _meant(name: str, known: set[str]) -> str | None:
+    """The schema `name` was surely meant to be: the same but for case and accents, or
+    one or two letters off."""
+    plain = {_plain(k): k for k in known}
+    if _plain(name) in plain:
+        return plain[_plain(name)]
+    close = difflib.get_close_matches(_plain(name), list(plain), n=1, cutoff=0.8)
+    return plain[close[0]] if close else None
+
+
+def _plain(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace(" ", "_")
 
 
 def _summary(
