@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import os
 import signal
 import sys
 import time
@@ -54,6 +55,12 @@ sandbox_app = typer.Typer(
     epilog="Example:  bulk-sync sandbox serve --db sandbox.db",
 )
 app.add_typer(sandbox_app, name="sandbox")
+mapping_app = typer.Typer(
+    help="Mappings: YAML files that say which column goes where.",
+    no_args_is_help=True,
+    epilog="Example:  bulk-sync mapping suggest leads.csv -o leads.yaml",
+)
+app.add_typer(mapping_app, name="mapping")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
@@ -421,6 +428,62 @@ def validate_command(
     """Check a spreadsheet and plan its import without sending anything (import --dry-run)."""
     _import(source, mapping, sheet, region, match, True, report_dir, api_url, api_key_file,
             sandbox, quiet)  # fmt: skip
+
+
+@mapping_app.command(
+    "suggest",
+    epilog=(
+        "Examples:\n\n"
+        "  bulk-sync mapping suggest leads.csv -o leads.yaml\n\n"
+        "  bulk-sync mapping suggest contacts.xlsx --sheet Leads --sandbox"
+    ),
+)
+def mapping_suggest_command(
+    source: SourceArg,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the mapping here (default: print it)."),
+    ] = None,
+    sheet: SheetOpt = None,
+    region: RegionOpt = None,
+    api_url: ApiUrlOpt = None,
+    api_key_file: ApiKeyFileOpt = None,
+    sandbox: SandboxOpt = False,
+) -> None:
+    """Write a mapping for a spreadsheet, each choice with its reason (no key needed;
+    with one, the team's custom fields and their options are matched too)."""
+    from .config import resolve_region
+    from .errors import ApiError, ConfigError, InputError
+    from .files import write_atomically
+    from .sources import open_source
+    from .suggest import sample_rows, suggest
+
+    try:
+        with _connected(api_url, api_key_file, sandbox, None, offline_ok=True) as client:
+            opened = open_source(source, sheet=sheet)
+            suggestion = suggest(
+                opened.headers,
+                sample_rows(opened),
+                client.custom_fields(),
+                region=resolve_region(region, None, os.environ),
+                source=source.name,
+            )
+    except (InputError, ConfigError) as exc:
+        raise _fail(str(exc)) from None
+    except ApiError as exc:
+        raise _api_failure(exc, sent=False) from None
+    text = suggestion.yaml()
+    if not suggestion.has_number:
+        err.print("warning: no column looks like a phone number; name one under fields: number")
+    if output is None:
+        out.print(text, markup=False, end="")
+        return
+    try:
+        write_atomically(output, text)
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    err.print(f"wrote {output.resolve()}; check it, then: bulk-sync validate {source} "
+              f"--mapping {output}")  # fmt: skip
 
 
 def _import(

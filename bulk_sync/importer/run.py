@@ -31,7 +31,7 @@ from ..files import file_sha256
 from ..mapping import Mapping, load_mapping
 from ..sources import Source, open_source
 from ..state import command_line, resolve_state_dir, run_lock
-from ..suggest import suggest_mapping
+from ..suggest import sample_rows, suggest
 from ..validation import TeamRules
 from .api import contact_exists
 from .journal import Job, JobKey, Journal, text_sha256
@@ -184,17 +184,20 @@ def _import(
     custom_fields = client.custom_fields()
     suggested = None
     if bound is None:
-        guess = suggest_mapping(source.headers, custom_fields)
+        suggestion = suggest(source.headers, sample_rows(_open(options, None)), custom_fields,
+                             region=resolve_region(options.region, None, env),
+                             source=source.path.name)  # fmt: skip
+        if options.match:
+            suggestion.match = options.match
+        guess = suggestion.mapping()
         if guess is None:
             shown = ", ".join(repr(h) for h in source.headers)
             raise InputError(
                 f"no column looks like a phone number; write a mapping (--mapping FILE). "
                 f"The columns of {source.path.name} are: {shown}"
             )
-        if options.match:
-            guess = guess.model_copy(update={"match": options.match})
         bound = guess.bind(source.headers, source=source.path.name)
-        suggested = guess.to_yaml()
+        suggested = suggestion.yaml()
     mapping = bound.mapping
     offline = client.settings.account == OFFLINE  # no team to compare the fields with
     unknown = [] if offline else _unknown_fields(mapping, custom_fields)
