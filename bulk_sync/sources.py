@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime as dt
 import math
 import operator
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -85,6 +86,31 @@ class Source:
             chunk = raw.cleaned()
             if chunk.rows:
                 yield chunk
+
+    def without(self, columns: Collection[str]) -> Source:
+        """This source without the columns of these names (those an earlier run's report
+        added, say): they are neither read nor repeated in new reports."""
+        drop = {i for i, h in enumerate(self.headers) if h.strip() in columns}
+        if not drop:
+            return self
+        keep = [i for i in range(len(self.headers)) if i not in drop]
+        width = len(self.headers)
+
+        def records() -> Iterator[list[Any]]:
+            for record in self._records:
+                if len(record) == width:
+                    yield [record[i] for i in keep]
+                else:  # ragged: stays ragged, to be reported as it is
+                    yield [v for i, v in enumerate(record) if i not in drop]
+
+        return dataclasses.replace(
+            self,
+            headers=[self.headers[i] for i in keep],
+            _records=records(),
+            warnings=[*self.warnings, "columns " + ", ".join(
+                repr(self.headers[i]) for i in sorted(drop)
+            ) + " come from an earlier report: left out"],
+        )  # fmt: skip
 
     def raw_chunks(self, size: int = CHUNK_ROWS) -> Iterator[RawChunk]:
         """The records as read, `size` at a time: what `chunks` cleans. Cheap to make,

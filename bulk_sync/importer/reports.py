@@ -19,6 +19,7 @@ from typing import Any
 from ..files import PARTIAL, write_atomically
 from .outcomes import STATUSES, RowOutcome
 
+REPORT_COLUMNS = ("_row", "_status", "_contact_id", "_error")  # what a results line adds
 SUMMARY_COUNTS = {  # summary key -> status
     "created": "created",
     "updated": "updated",
@@ -77,7 +78,7 @@ class ReportWriter:
         self.counts = dict.fromkeys(STATUSES, 0)
         self._files = []
         for name, extra in (
-            ("results.csv", ["_row", "_status", "_contact_id", "_error"]),
+            ("results.csv", list(REPORT_COLUMNS)),
             ("rejected.csv", ["_row", "_error"]),
         ):
             handle = (directory / (name + PARTIAL)).open("w", encoding="utf-8", newline="")

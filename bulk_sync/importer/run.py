@@ -44,7 +44,7 @@ from .prepare import (
     prepared_chunks,
 )
 from .push import BATCH_SIZE, Pusher, TagResolver
-from .reports import ReportWriter, default_report_dir
+from .reports import REPORT_COLUMNS, ReportWriter, default_report_dir
 from .rows import Identity, Progress, RowRun
 from .team import INDEX_NAME, TeamIndex
 from .update import Updater, UpdateRules
@@ -420,7 +420,8 @@ def _open(options: ImportOptions, mapping: Mapping | None) -> Source:
         ".csv", ".tsv", ".txt"
     ):  # fmt: skip
         sheet = None  # a mapping written for the workbook still reads its CSV export
-    return open_source(options.source, sheet=sheet, header_row=header_row)
+    opened = open_source(options.source, sheet=sheet, header_row=header_row)
+    return opened.without(REPORT_COLUMNS)  # a fixed rejected.csv, imported again
 
 
 def _workers(options: ImportOptions) -> int:

@@ -114,3 +114,25 @@ def test_a_team_without_boards_rejects_board_ids_before_sending(tmp_path: Path) 
     assert result.exit_code == 1 and result.counts["created"] == 1
     (rejected,) = read_report(tmp_path / "r" / "rejected.csv")
     assert "no board with id 'b-1' on this team" in rejected["_error"]
+
+
+def test_a_fixed_rejected_csv_imports_again_without_repeating_the_report_columns(
+    sandbox: RunningSandbox, team: Team, tmp_path: Path
+) -> None:
+    write_csv(tmp_path / "leads.csv", [["Phone", "Note"], ["+12125550100", ""], ["oops", "x"]])
+    _mapping(tmp_path)
+    with client_for(sandbox, team) as client:
+        first = import_file(_options(tmp_path), client, env={})
+        assert first.counts["rejected"] == 1
+        rejected = tmp_path / "r" / "rejected.csv"
+        fixed = rejected.read_text(encoding="utf-8-sig").replace("oops", "+12125550101")
+        (tmp_path / "fixed.csv").write_text(fixed, encoding="utf-8")
+        again = import_file(
+            ImportOptions(tmp_path / "fixed.csv", tmp_path / "m.yaml", report_dir=tmp_path / "r2",
+                          state_dir=tmp_path / "state"), client, env={},
+        )  # fmt: skip
+    assert again.exit_code == 0 and again.counts["created"] == 1
+    assert any("come from an earlier report: left out" in w for w in again.warnings)
+    with (tmp_path / "r2" / "results.csv").open(encoding="utf-8-sig") as handle:
+        header = handle.readline().strip().split(",")
+    assert header == ["Phone", "Note", "_row", "_status", "_contact_id", "_error"]
