@@ -33,6 +33,7 @@ from rich.progress import (
 from rich.text import Text
 
 from . import __version__
+from .presets import preset_names
 
 if TYPE_CHECKING:
     from .client import EchowinClient
@@ -258,7 +259,10 @@ SourceArg = Annotated[
 MappingOpt = Annotated[
     Path | None,
     typer.Option(
-        "--mapping", "-m", help="Mapping YAML (default: guessed from the headers, and shown)."
+        "--mapping",
+        "-m",
+        help=f"Mapping YAML, or a preset's name: {', '.join(preset_names())} "
+        "(default: guessed from the headers, and shown).",
     ),
 ]
 SheetOpt = Annotated[str | None, typer.Option(help="Sheet of a workbook (default: the first).")]

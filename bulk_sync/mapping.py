@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from .errors import MappingError
+from .presets import resolve_mapping
 
 CONTACT_FIELDS = ("firstName", "lastName", "email", "number", "carrier")
 MATCH_KEYS = ("number", "email")
@@ -361,7 +362,9 @@ def nearest(wanted: tuple[str, ...] | list[str], headers: list[str]) -> str | No
 
 
 def load_mapping(path: Path) -> Mapping:
-    """Read and validate a mapping file; every problem names its line and key."""
+    """Read and validate a mapping file (or a preset, by name: presets.py); every problem
+    names its line and key."""
+    path = resolve_mapping(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
