@@ -25,8 +25,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .client.models import CustomFieldSchema
-from .mapping import Mapping
+from .errors import InputError
+from .mapping import Mapping, load_mapping
 from .normalize import EMAIL, read_number
+from .presets import preset_names, resolve_mapping
 from .sources import Source
 
 SAMPLE_ROWS = 200
@@ -120,14 +122,18 @@ class Suggestion:
     left_out: list[Candidate]
     sampled: int
     notes: list[str] = field(default_factory=list)
-    match: tuple[str, ...] = ("number",)
+    match: tuple[str, ...] | None = None  # --match, over the default (or the preset's)
+    preset: str | None = None  # the file looks like this preset's export: it is the mapping
 
     @property
     def has_number(self) -> bool:
-        return any(c.target == "number" for c in self.choices)
+        return self.preset is not None or any(c.target == "number" for c in self.choices)
 
     def mapping(self) -> Mapping | None:
         """The mapping, or None when no column looks like a phone number."""
+        if self.preset is not None:
+            found = load_mapping(resolve_mapping(self.preset))
+            return found.model_copy(update={"match": self.match}) if self.match else found
         if not self.has_number:
             return None
         return Mapping.model_validate(self._data())
@@ -148,7 +154,7 @@ class Suggestion:
                 fields[choice.target] = value
         if custom:
             data["customFields"] = custom
-        data["match"] = list(self.match)
+        data["match"] = list(self.match or ("number",))
         return data
 
     def yaml(self) -> str:
@@ -157,6 +163,11 @@ class Suggestion:
         it could become."""
         lines = [f"# Mapping suggested by bulk-sync for {self.source} ({self.sampled} rows read)"]
         lines += [f"# {note}" for note in self.notes]
+        if self.preset is not None:
+            lines.append(f"# It looks like an export the preset {self.preset!r} reads: here it is "
+                         f"(`--mapping {self.preset}` takes it as well).")  # fmt: skip
+            text = resolve_mapping(self.preset).read_text(encoding="utf-8")
+            return "\n".join(lines) + "\n\n" + text
         lines += ["# Check each choice; then: bulk-sync validate FILE --mapping THIS.yaml", ""]
         lines += ["version: 1", "fields:"]
         by_target = {c.target: c for c in self.choices}
@@ -187,7 +198,7 @@ class Suggestion:
                 lines.append(_line(entry, candidate.hint))
         if empty:
             lines.append(f"  # Empty in the rows read: {', '.join(empty)}")
-        lines.append(f"match: [{', '.join(self.match)}]")
+        lines.append(f"match: [{', '.join(self.match or ('number',))}]")
         return "\n".join(lines) + "\n"
 
 
@@ -295,7 +306,22 @@ def suggest(
         for i in range(len(headers))
         if i not in taken and headers[i] and not _ID.match(squashed[i])
     ]
-    return Suggestion(source, choices, left_out, len(sample))
+    return Suggestion(source, choices, left_out, len(sample), preset=looks_like(headers))
+
+
+def looks_like(headers: Sequence[str]) -> str | None:
+    """The preset whose export this is: every column it reads is in the file (at least
+    four of them), the one reading the most when several do."""
+    best: tuple[int, str] | None = None
+    for name in preset_names():
+        try:
+            bound = load_mapping(resolve_mapping(name)).bind(list(headers))
+        except InputError:
+            continue
+        used = len({i for found in bound.columns.values() for i in found})
+        if used >= 4 and (best is None or used > best[0]):
+            best = (used, name)
+    return best[1] if best else None
 
 
 def sample_rows(source: Source, count: int = SAMPLE_ROWS) -> list[list[str]]:

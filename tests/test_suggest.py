@@ -110,3 +110,24 @@ def test_the_cli_writes_a_mapping_that_validate_takes(tmp_path: Path) -> None:
     assert "number: Mobile  # header 'Mobile'" in (tmp_path / "m.yaml").read_text()
     code, output = run_cli(["validate", "in.csv", "--mapping", "m.yaml"], tmp_path)
     assert code == 0, output
+
+
+@pytest.mark.parametrize(
+    "preset", ["google-contacts", "outlook", "hubspot", "salesforce-leads", "mailchimp", "leads"]
+)
+def test_a_presets_sample_is_recognized_and_gets_the_preset(preset: str) -> None:
+    from bulk_sync.mapping import load_mapping
+    from bulk_sync.presets import resolve_mapping
+
+    sample = Path(__file__).resolve().parents[1] / "samples" / f"{preset}.csv"
+    source = open_source(sample)
+    found = suggest(source.headers, sample_rows(source), source=sample.name)
+    assert found.preset == preset
+    assert found.mapping() == load_mapping(resolve_mapping(preset))
+    text = found.yaml()
+    assert f"looks like an export the preset {preset!r} reads" in text
+    assert parse_mapping(text) == load_mapping(resolve_mapping(preset))
+
+
+def test_a_file_like_no_preset_gets_its_own_mapping() -> None:
+    assert suggest(["First Name", "Phone", "Email", "City"]).preset is None
