@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 import yaml
@@ -26,6 +26,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     PrivateAttr,
     SerializerFunctionWrapHandler,
     ValidationError,
@@ -88,7 +89,7 @@ class ValueSpec(_Strict):
 
     column: tuple[str, ...] = ()
     value: str | tuple[str, ...] | None = None
-    transform: tuple[Transform, ...] = ()
+    transform: tuple[Annotated[Transform, PlainSerializer(lambda t: t.to_yaml())], ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -122,9 +123,11 @@ class ValueSpec(_Strict):
 
     @model_serializer(mode="wrap")
     def _short(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = {k: v for k, v in handler(self).items() if v not in (None, [], ())}
-        if "transform" in data:
-            data["transform"] = [t.to_yaml() for t in self.transform]
+        data = {
+            k: v
+            for k, v in handler(self).items()
+            if v not in (None, [], ()) or (k == "value" and v is not None)  # `value: []` stays
+        }
         if list(data) == ["column"]:  # the shorthand a person would write
             return data["column"][0] if len(data["column"]) == 1 else data["column"]
         return data
@@ -557,9 +560,14 @@ def _key_lines(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> dict[tuple
 
 
 def _dotted(path: tuple[Any, ...]) -> str:
+    """`fields.number.transform`, `tags[0]`; a key that is not plain text is quoted."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        key = str(part) if str(part).isprintable() and str(part).strip() else repr(part)
+        out += f".{_shorten(key)}" if out else _shorten(key)
     return out
 
 
