@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,18 +61,51 @@ def is_loopback(host: str) -> bool:
 
 
 def check_api_url(url: str) -> str:
-    """The base URL without a trailing slash; refuses plain http to a non-loopback host."""
-    parts = urlsplit(url)
+    """The base URL without a trailing slash; refuses plain http to a non-loopback host,
+    and a URL that carries anything a key could hide in (never echoing it)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        raise ConfigError("the API URL cannot be read: it must look like https://host") from None
+    if any(c in url for c in "@?#"):
+        raise ConfigError(
+            "the API URL must not carry credentials, a query or a fragment (it is not "
+            "shown here in case it holds the key): give just https://host, and the key in "
+            f"{ENV_API_KEY} or a --api-key-file"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"the API URL must look like https://host, not {url!r}")
+        if parts.scheme and parts.hostname:
+            raise ConfigError(f"the API URL must start with https://, not {parts.scheme}://")
+        raise ConfigError(  # no scheme: it may be the key itself, set in the wrong place
+            "the API URL must look like https://host (what was given is not shown, in case "
+            "it is the key)"
+        )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(
             f"refusing plain http:// to {parts.hostname}: the API key would cross the network "
             "unencrypted; use https://"
         )
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigError("the API URL must not carry a query, a fragment or credentials")
     return url.rstrip("/")
+
+
+def read_key_file(path: Path) -> str:
+    """The key in `path`, which no one but its owner may read (as ssh asks of its keys)."""
+    try:
+        mode = path.stat().st_mode
+        if os.name == "posix" and mode & 0o077:
+            who = "readable" if mode & 0o044 else "writable"
+            raise ConfigError(
+                f"{path} is {who} by others (mode {stat.S_IMODE(mode):04o}): run chmod 600 {path}"
+            )
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the API key file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"the API key file {path} is not text") from None
+    if not key:
+        raise ConfigError(f"the API key file {path} is empty")
+    return key
 
 
 @dataclass(frozen=True)
@@ -100,14 +134,7 @@ class ApiSettings:
         env = os.environ if env is None else env
         url = check_api_url(api_url or env.get(ENV_API_URL) or DEFAULT_API_URL)
         if api_key_file is not None:
-            try:
-                key = api_key_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot read the API key file {api_key_file}: {exc.strerror or exc}"
-                ) from None
-            if not key:
-                raise ConfigError(f"the API key file {api_key_file} is empty")
+            key = read_key_file(api_key_file)
         else:
             key = env.get(ENV_API_KEY, "").strip()
             if not key:

@@ -44,7 +44,8 @@ class MappingError(InputError):
     """The mapping is wrong: unreadable YAML, an unknown key, a column the file lacks."""
 
     def __init__(self, message: str, *, source: str = "", line: int | None = None) -> None:
-        where = f"{source}:{line}: " if source and line else (f"{source}: " if source else "")
+        where = f"{source}: " if source else ""
+        where += f"line {line}: " if line else ""
         super().__init__(where + message)
         self.line = line
 

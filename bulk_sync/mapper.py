@@ -112,13 +112,5 @@ def apply_transform(step: Transform, values: pd.Series) -> pd.Series:
     if name == "replace":  # whole cell, like pandas' Series.replace({from: to})
         return values.map(lambda v: arg.get(v, v))
     if name == "regex":  # the first group where the pattern is found, else empty
-        return values.map(lambda v: _first_group(arg.search(v)))
+        return values.map(arg.first_group)
     raise AssertionError(f"transform {name!r} has no implementation")
-
-
-def _first_group(match: object) -> str:
-    if match is None:
-        return ""
-    groups = match.groups()  # type: ignore[attr-defined]
-    found = groups[0] if groups else match.group(0)  # type: ignore[attr-defined]
-    return found or ""

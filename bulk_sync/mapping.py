@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 import yaml
@@ -26,6 +26,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     PrivateAttr,
     SerializerFunctionWrapHandler,
     ValidationError,
@@ -35,6 +36,7 @@ from pydantic import (
 )
 
 from .errors import MappingError
+from .patterns import CellRegex
 from .presets import resolve_mapping
 
 CONTACT_FIELDS = ("firstName", "lastName", "email", "number", "carrier")
@@ -65,7 +67,7 @@ class Transform:
     def to_yaml(self) -> Any:
         if self.arg is None:
             return self.name
-        return {self.name: self.arg.pattern if isinstance(self.arg, re.Pattern) else self.arg}
+        return {self.name: self.arg.pattern if isinstance(self.arg, CellRegex) else self.arg}
 
     @classmethod
     def parse(cls, raw: Any) -> Transform:
@@ -78,12 +80,9 @@ class Transform:
             if name == "replace" and isinstance(arg, dict) and arg:
                 return cls(name, {str(k): "" if v is None else str(v) for k, v in arg.items()})
             if name == "regex" and isinstance(arg, str):
-                try:
-                    return cls(name, re.compile(arg))
-                except re.error as exc:
-                    raise ValueError(f"regex {arg!r} does not compile: {exc}") from None
+                return cls(name, CellRegex(arg))  # RegexRefused is a ValueError
         known = ", ".join((*SIMPLE_TRANSFORMS, "default: VALUE", "replace: {from: to}", "regex: P"))
-        raise ValueError(f"unknown transform {raw!r}; expected one of: {known}")
+        raise ValueError(f"unknown transform {_shorten(repr(raw))}; expected one of: {known}")
 
 
 class ValueSpec(_Strict):
@@ -91,7 +90,7 @@ class ValueSpec(_Strict):
 
     column: tuple[str, ...] = ()
     value: str | tuple[str, ...] | None = None
-    transform: tuple[Transform, ...] = ()
+    transform: tuple[Annotated[Transform, PlainSerializer(lambda t: t.to_yaml())], ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -125,9 +124,11 @@ class ValueSpec(_Strict):
 
     @model_serializer(mode="wrap")
     def _short(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = {k: v for k, v in handler(self).items() if v not in (None, [], ())}
-        if "transform" in data:
-            data["transform"] = [t.to_yaml() for t in self.transform]
+        data = {
+            k: v
+            for k, v in handler(self).items()
+            if v not in (None, [], ()) or (k == "value" and v is not None)  # `value: []` stays
+        }
         if list(data) == ["column"]:  # the shorthand a person would write
             return data["column"][0] if len(data["column"]) == 1 else data["column"]
         return data
@@ -361,30 +362,47 @@ def nearest(wanted: tuple[str, ...] | list[str], headers: list[str]) -> str | No
 # -- reading YAML ------------------------------------------------------------------------
 
 
+MAX_MAPPING_BYTES = 1 << 20  # a mapping is a few KB; anything this big is the wrong file
+MAX_NESTING = 32  # a mapping nests five levels deep; YAML's composer recurses per level
+_API_KEY_LIKE = re.compile(r"api[-_ ]?key|token|secret|password|credential", re.IGNORECASE)
+
+
 def load_mapping(path: Path) -> Mapping:
     """Read and validate a mapping file (or a preset, by name: presets.py); every problem
     names its line and key."""
     path = resolve_mapping(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open("rb") as file:
+            raw = file.read(MAX_MAPPING_BYTES + 1)
     except OSError as exc:
         raise MappingError(
             f"cannot read the mapping: {exc.strerror or exc}", source=str(path)
         ) from None
-    except UnicodeDecodeError:
-        raise MappingError("the mapping is not UTF-8 text", source=str(path)) from None
+    if len(raw) > MAX_MAPPING_BYTES:
+        raise MappingError(
+            f"the mapping is over {MAX_MAPPING_BYTES >> 20} MB, where a mapping is a few KB "
+            "of YAML: check that this is the right file",
+            source=str(path),
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise MappingError(
+            f"the mapping is not UTF-8 text (byte {exc.start + 1}): save it as UTF-8",
+            source=str(path),
+            line=line,
+        ) from None
     return parse_mapping(text, source=str(path))
 
 
 def parse_mapping(text: str, *, source: str = "mapping") -> Mapping:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise MappingError(f"not valid YAML: {problem}", source=source, line=line) from None
+    """Validate a mapping's YAML text; `source` names it in messages."""
+    node, data = _read_yaml(text, source)
+    if data is None:
+        raise MappingError(
+            "the mapping is empty: it needs at least `fields: {number: COLUMN}`", source=source
+        )
     if not isinstance(data, dict):
         raise MappingError("a mapping is a YAML object with `fields:` in it", source=source, line=1)
     try:
@@ -392,19 +410,139 @@ def parse_mapping(text: str, *, source: str = "mapping") -> Mapping:
     except ValidationError as exc:
         lines = _key_lines(node)
         problems = []
-        first_line = None
         for error in exc.errors():
             path = tuple(error["loc"])
             while path and path not in lines:
                 path = path[:-1]
             line = lines.get(path)
-            first_line = first_line or line
             shown = _dotted(tuple(error["loc"])) or "(top level)"
             message = str(error["msg"]).removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "unknown key"
+                if _API_KEY_LIKE.search(str(error["loc"][-1])):
+                    message += (
+                        " (an API key never goes in a mapping: set ECHOWIN_API_KEY or pass "
+                        "--api-key-file)"
+                    )
             problems.append((f"line {line}: " if line else "") + f"{shown}: {message}")
         raise MappingError("; ".join(dict.fromkeys(problems)), source=source) from None
+
+
+class _Refused(Exception):
+    """YAML that parses, but that a mapping does not allow: why, and at which mark."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.line: int = mark.line + 1
+
+
+class _MappingLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader without what a mapping never needs and an attacker would use.
+
+    Aliases are refused as they are met, before anything is built: seven nested
+    levels of `[*a, *a, ...]`, 300 bytes, expand to millions of nodes (gigabytes,
+    minutes). So are tags other than YAML's own (`!!python/object`...), keys given
+    twice in one block (YAML keeps the last in silence), nesting deeper than
+    `MAX_NESTING` (the composer recurses), numbers too long for Python to read.
+    Dates stay text: `value: 2024-01-02` is the tag it says, not a date object.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(
+                problem="YAML aliases (*name) are not allowed in a mapping; write the value out",
+                mark=event.start_mark,
+            )
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!") and tag not in self.yaml_constructors:
+            shown = tag.replace("tag:yaml.org,2002:", "!!")
+            raise _Refused(
+                problem=f"the YAML tag {_shorten(shown)} is not allowed in a mapping; remove it",
+                mark=event.start_mark,
+            )
+        if self._depth >= MAX_NESTING:
+            raise _Refused(
+                problem=f"the mapping nests deeper than {MAX_NESTING} levels; a mapping needs "
+                "five at most",
+                mark=event.start_mark,
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        node: yaml.MappingNode = super().compose_mapping_node(anchor)
+        seen: set[str] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    raise _Refused(
+                        problem=f"{_shorten(key.value)!r} is given twice in the same block; "
+                        "keep one",
+                        mark=key.start_mark,
+                    )
+                seen.add(key.value)
+        return node
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # over sys.get_int_max_str_digits()
+            raise _Refused(
+                problem="this number is too long to read; quote it if it is text",
+                mark=node.start_mark,
+            ) from None
+
+
+_MappingLoader.add_constructor("tag:yaml.org,2002:int", _MappingLoader.construct_yaml_int)
+_MappingLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML's node tree (for line numbers) and its data, read once."""
+    try:
+        loader = _MappingLoader(text)  # checks that every character is printable
+        try:
+            node = loader.get_single_node()
+            data = None if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except _Refused as exc:
+        raise MappingError(exc.problem, source=source, line=exc.line) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise MappingError(
+            f"the mapping holds the control character U+{code:04X}, which YAML does not "
+            "allow: check that this is the right file",
+            source=source,
+            line=line,
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        if context and problem.startswith("but "):  # "expected X" + "but found Y"
+            problem = f"{context}, {problem}"
+        raise MappingError(
+            f"not valid YAML: {problem}", source=source, line=mark.line + 1 if mark else None
+        ) from None
+    return node, data
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _key_lines(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
@@ -425,9 +563,14 @@ def _key_lines(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> dict[tuple
 
 
 def _dotted(path: tuple[Any, ...]) -> str:
+    """`fields.number.transform`, `tags[0]`; a key that is not plain text is quoted."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        key = str(part) if str(part).isprintable() and str(part).strip() else repr(part)
+        out += f".{_shorten(key)}" if out else _shorten(key)
     return out
 
 

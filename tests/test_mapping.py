@@ -72,7 +72,31 @@ def test_the_contract_example_loads_and_round_trips() -> None:
         ("fields: {number: P}\nsource: {header_row: 0}\n", "line 2: source.header_row"),
         ("fields: [\n", "not valid YAML"),
         ("- a\n- b\n", "a mapping is a YAML object"),
-        ("fields: {number: {column: P, transform: [{regex: '(unclosed'}]}}\n", "does not compile"),
+        (
+            "fields:\n  number:\n    column: P\n    transform: [{regex: '(unclosed'}]\n",
+            "line 4: fields.number.transform: regex '(unclosed' does not compile: missing )",
+        ),
+        (
+            "fields:\n  number: {column: P, transform: {regex: '(a)\\1'}}\n",
+            "line 2: fields.number.transform: regex '(a)\\\\1' uses a backreference, which "
+            "bulk-sync does not support",
+        ),
+        # what a mapping never needs: refused as met, before anything is built
+        ("a: &a [x, x]\nb: [*a, *a]\n", "line 2: YAML aliases (*name) are not allowed"),
+        ("base: &b {column: P}\nfields:\n  number:\n    <<: *b\n", "line 4: YAML aliases"),
+        ("fields: {number: !!python/object:os.system P}\n", "line 1: the YAML tag !!python/object"),
+        ("fields:\n  number: !!python/name:os.system\n", "line 2: the YAML tag !!python/name"),
+        ("fields:\n  number: !custom P\n", "line 2: the YAML tag !custom is not allowed"),
+        ("fields:\n  number: P\n  number: Q\n", "line 3: 'number' is given twice"),
+        ("fields: " + "[" * 40 + "\n", "line 1: the mapping nests deeper than 32 levels"),
+        ("source: {header_row: " + "9" * 5000 + "}\n", "line 1: this number is too long"),
+        ('fields: {number: P}\nx: "\x01"\n', "line 2: the mapping holds the control"),
+        ("", "the mapping is empty"),
+        ("# only a comment\n", "the mapping is empty"),
+        ("fields: {number: P}\n---\nfields: {}\n", "line 2: not valid YAML: expected a single"),
+        ("fields: {number: P}\nsource: {header_row: many}\n", "line 2: source.header_row"),
+        ("fields: {number: P}\ntags: 7\n", "line 2: tags"),
+        ("fields: {number: [P, 5]}\n", "line 1: fields.number"),
     ],
 )
 def test_mapping_errors_name_the_line_and_the_key(text: str, message: str) -> None:
@@ -80,6 +104,36 @@ def test_mapping_errors_name_the_line_and_the_key(text: str, message: str) -> No
         parse_mapping(text, source="m.yaml")
     assert message in str(caught.value)
     assert str(caught.value).startswith("m.yaml")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("key", ["api_key", "apiKey", "ECHOWIN_API_KEY", "token"])
+def test_a_mapping_holding_an_api_key_is_refused_without_showing_it(key: str) -> None:
+    with pytest.raises(MappingError) as caught:
+        parse_mapping(f"fields: {{number: P}}\n{key}: sk_live_Zq81kEY\n", source="m.yaml")
+    message = str(caught.value)
+    assert f"line 2: {key}: unknown key (an API key never goes in a mapping" in message
+    assert "sk_live_Zq81kEY" not in message
+
+
+def test_dates_stay_text_and_anchors_without_aliases_are_harmless() -> None:
+    mapping = parse_mapping("fields:\n  number: &p Phone\ntags: [{value: 2024-01-02}]\n")
+    assert mapping.tags[0].value == "2024-01-02"
+    assert parse_mapping("tags: [{value: 2024-13-45}]\nfields: {number: P}\n").tags[0].value
+
+
+def test_a_mapping_file_that_is_too_big_or_not_text_names_the_problem(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    with big.open("w") as handle:  # a valid mapping, padded with a comment past the limit
+        handle.write("fields: {number: P}\n" + "#" * (1 << 20) + "\n")
+    with pytest.raises(MappingError, match="the mapping is over 1 MB"):
+        load_mapping(big)
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"fields:\n  number: P\n\x89PNG\xff\xfe\n")
+    with pytest.raises(MappingError, match=r"bin.yaml: line 3: the mapping is not UTF-8 text"):
+        load_mapping(binary)
+    with pytest.raises(MappingError, match="cannot read the mapping"):
+        load_mapping(tmp_path)
 
 
 def test_binding_matches_headers_loosely_and_warns_about_repeats() -> None:
@@ -122,6 +176,9 @@ def test_a_list_of_columns_takes_the_first_non_empty_per_row() -> None:
         (Transform.parse({"default": 5}), ["", "x"], ["5", "x"]),
         (Transform.parse({"replace": {"Y": "Yes"}}), ["Y", "YY"], ["Yes", "YY"]),
         (Transform.parse({"regex": r"(\d+)"}), ["ab 12 c", "none"], ["12", ""]),
+        (Transform.parse({"regex": r"\d+"}), ["ab 12 c", "none"], ["12", ""]),
+        (Transform.parse({"regex": r"(x)?\d"}), ["ab 12"], [""]),
+        (Transform.parse({"regex": r"^(\w+)"}), ["Renée Lee", "٣٤ b"], ["Renée", "٣٤"]),
     ],
 )
 def test_transforms(step: Transform, values: list[str], result: list[str]) -> None:

@@ -13,6 +13,7 @@ from bulk_sync.errors import ConfigError
 def test_flag_beats_environment_beats_default(tmp_path: Path) -> None:
     key_file = tmp_path / "key"
     key_file.write_text("from-file\n")
+    key_file.chmod(0o600)
     env = {"ECHOWIN_API_URL": "https://env.example", "ECHOWIN_API_KEY": "from-env"}
     flagged = ApiSettings.resolve(api_url="https://flag.example/", api_key_file=key_file, env=env)
     assert flagged.url == "https://flag.example"
@@ -45,11 +46,48 @@ def test_plain_http_is_allowed_only_to_loopback(url: str) -> None:
         "ftp://echo.win",
         "echo.win",
         "https://user:pw@echo.win",
+        "https://echo.win:port",
     ],
 )
 def test_other_urls_are_refused(url: str) -> None:
     with pytest.raises(ConfigError):
         check_api_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sk_live_K3Y@echo.win",
+        "https://user:sk_live_K3Y@echo.win/api",
+        "https://echo.win/?api_key=sk_live_K3Y",
+        "https://echo.win/v1?key=sk_live_K3Y&x=1",
+        "https://echo.win#sk_live_K3Y",
+        "sk_live_K3Y",  # the key itself, set as the URL by mistake
+        "sk_live_K3Y@echo.win",
+        "https://echo.win:sk_live_K3Y",
+    ],
+)
+def test_a_url_that_may_hold_the_key_is_refused_without_showing_it(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_api_url(url)
+    assert "sk_live_K3Y" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("mode", "who"), [(0o644, "readable"), (0o640, "readable"),
+                                           (0o604, "readable"), (0o620, "writable")])  # fmt: skip
+def test_a_key_file_others_can_open_is_refused_as_ssh_does(
+    tmp_path: Path, mode: int, who: str
+) -> None:
+    key_file = tmp_path / "key.txt"
+    key_file.write_text("sk_live_K3Y\n")
+    key_file.chmod(mode)
+    with pytest.raises(ConfigError) as caught:
+        ApiSettings.resolve(api_key_file=key_file, env={})
+    assert str(caught.value) == (
+        f"{key_file} is {who} by others (mode {mode:04o}): run chmod 600 {key_file}"
+    )
+    key_file.chmod(0o400)
+    assert ApiSettings.resolve(api_key_file=key_file, env={}).api_key == ApiKey("sk_live_K3Y")
 
 
 def test_missing_key_is_a_clear_error(tmp_path: Path) -> None:
@@ -59,6 +97,7 @@ def test_missing_key_is_a_clear_error(tmp_path: Path) -> None:
         ApiSettings.resolve(api_key_file=tmp_path / "absent", env={})
     empty = tmp_path / "empty"
     empty.write_text("  \n")
+    empty.chmod(0o600)
     with pytest.raises(ConfigError, match="is empty"):
         ApiSettings.resolve(api_key_file=empty, env={})
 
