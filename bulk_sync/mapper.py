@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .cells import restore
-from .mapping import CONTACT_FIELDS, BoundMapping, ListSpec, Transform, ValueSpec
+from .mapping import CONTACT_FIELDS, BoundMapping, ListSpec, Transform, ValueSpec, read_date
 from .sources import Chunk
 
 
@@ -24,8 +24,9 @@ def map_chunk(bound: BoundMapping, chunk: Chunk) -> pd.DataFrame:
     frame = chunk.frame()
     mapping = bound.mapping
     out = pd.DataFrame(index=frame.index)
+    refused: list[pd.Series] = []  # what `date`/`number` transforms could not read
     for where, spec in mapping.specs():
-        values = _values(frame, spec, bound.columns[where])
+        values = _values(frame, spec, bound.columns[where], refused, bound.label(where))
         if where.startswith("fields."):
             out[where.removeprefix("fields.")] = values
             if where in CANDIDATES and spec.value is None and len(bound.columns[where]) > 1:
@@ -45,13 +46,30 @@ def map_chunk(bound: BoundMapping, chunk: Chunk) -> pd.DataFrame:
     for key in CONTACT_FIELDS:
         if key not in out:
             out[key] = ""
+    out[PROBLEMS] = _joined(refused, frame.index)
     return out
+
+
+PROBLEMS = "_problems"  # per row: why a transform could not read a cell ("" when none)
+
+
+def _joined(refused: list[pd.Series], index: pd.Index) -> pd.Series:
+    if not refused:
+        return pd.Series("", index=index, dtype=object)
+    frame = pd.concat(refused, axis=1)
+    return frame.apply(lambda row: "; ".join(r for r in row if r), axis=1).astype(object)
 
 
 CANDIDATES = ("fields.number", "fields.email")  # several columns: the first valid one wins
 
 
-def _values(frame: pd.DataFrame, spec: ValueSpec, columns: tuple[int, ...]) -> pd.Series:
+def _values(
+    frame: pd.DataFrame,
+    spec: ValueSpec,
+    columns: tuple[int, ...],
+    refused: list[pd.Series] | None = None,
+    label: str = "",
+) -> pd.Series:
     if spec.value is not None:
         constant = spec.value if isinstance(spec.value, str) else ",".join(spec.value)
         values = pd.Series(constant, index=frame.index, dtype=object)
@@ -65,8 +83,32 @@ def _values(frame: pd.DataFrame, spec: ValueSpec, columns: tuple[int, ...]) -> p
         if values.str.startswith("'").any():  # written by an export: see cells.py
             values = values.map(restore)
     for step in spec.transform:
-        values = apply_transform(step, values)
+        if step.name in READERS and refused is not None:
+            values, why = read_values(step, values)
+            if why.str.len().any():
+                refused.append(why.map(lambda r: f"{label}: {r}" if r else ""))
+        else:
+            values = apply_transform(step, values)
     return values
+
+
+READERS = ("date", "number")  # transforms that can refuse a cell: the row is rejected
+
+
+def read_values(step: Transform, values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A `date` or `number` transform over a column: the values read (ISO dates, plain
+    numbers; empty where refused) and, for each refused cell, why."""
+    read: dict[str, tuple[str, str]] = {}
+    for text in values.unique():
+        if not text.strip():
+            read[text] = (text, "")
+            continue
+        try:
+            done = read_date(text, step.arg) if step.name == "date" else step.arg.read(text)
+            read[text] = (done, "")
+        except ValueError as exc:
+            read[text] = ("", str(exc))
+    return values.map(lambda v: read[v][0]), values.map(lambda v: read[v][1])
 
 
 def _lists(

@@ -12,8 +12,10 @@ of these columns that holds a value in that row), or long:
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,7 +69,13 @@ class Transform:
     def to_yaml(self) -> Any:
         if self.arg is None:
             return self.name
-        return {self.name: self.arg.pattern if isinstance(self.arg, CellRegex) else self.arg}
+        if isinstance(self.arg, CellRegex):
+            return {self.name: self.arg.pattern}
+        if isinstance(self.arg, NumberFormat):
+            return {self.name: {"decimal": self.arg.decimal, "strip": self.arg.strip}}
+        if isinstance(self.arg, tuple):
+            return {self.name: list(self.arg) if len(self.arg) > 1 else self.arg[0]}
+        return {self.name: self.arg}
 
     @classmethod
     def parse(cls, raw: Any) -> Transform:
@@ -81,8 +89,75 @@ class Transform:
                 return cls(name, {str(k): "" if v is None else str(v) for k, v in arg.items()})
             if name == "regex" and isinstance(arg, str):
                 return cls(name, CellRegex(arg))  # RegexRefused is a ValueError
-        known = ", ".join((*SIMPLE_TRANSFORMS, "default: VALUE", "replace: {from: to}", "regex: P"))
+            if name == "date":
+                return cls(name, _date_formats(arg))
+            if name == "number" and isinstance(arg, dict | None):
+                return cls(name, NumberFormat.parse(arg or {}))
+        known = ", ".join((*SIMPLE_TRANSFORMS, "default: VALUE", "replace: {from: to}", "regex: P",
+                           "date: FORMAT", "number: {decimal: ',', strip: '$ '}"))  # fmt: skip
         raise ValueError(f"unknown transform {_shorten(repr(raw))}; expected one of: {known}")
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How a column writes numbers: `number: {decimal: ",", strip: "€ "}` reads `1.200,50 €`
+    as 1200.50. The other of `.` and `,` (and spaces) separate thousands."""
+
+    decimal: str = "."
+    strip: str = ""
+
+    @classmethod
+    def parse(cls, raw: dict[Any, Any]) -> NumberFormat:
+        unknown = set(raw) - {"decimal", "strip"}
+        if unknown:
+            raise ValueError(f"number: unknown key {sorted(map(str, unknown))[0]!r}; "
+                             "expected decimal and strip")  # fmt: skip
+        decimal, strip = raw.get("decimal", "."), raw.get("strip", "")
+        if decimal not in (".", ","):
+            raise ValueError(f"number: decimal must be '.' or ',', not {decimal!r}")
+        if not isinstance(strip, str):
+            raise ValueError("number: strip must be text, the characters to drop ('$€£ ')")
+        return cls(decimal, strip)
+
+    def read(self, text: str) -> str:
+        """`text` as a plain number (`1200.5`); raises ValueError saying why it is not one."""
+        cleaned = "".join(c for c in text.strip() if c not in self.strip)
+        thousands = "," if self.decimal == "." else "."
+        cleaned = cleaned.replace(thousands, "").replace(" ", "").replace("\u00a0", "")
+        if self.decimal == "," and cleaned.count(",") <= 1:
+            cleaned = cleaned.replace(",", ".")
+        try:
+            value = float(cleaned)
+        except ValueError:
+            raise ValueError(
+                f"{text.strip()!r} is not a number written with {self.decimal!r} for decimals"
+            ) from None
+        if not math.isfinite(value):
+            raise ValueError(f"{text.strip()!r} is not a number")
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def _date_formats(raw: Any) -> tuple[str, ...]:
+    formats = [raw] if isinstance(raw, str) else raw
+    if (
+        not isinstance(formats, list)
+        or not formats
+        or not all(isinstance(f, str) and "%" in f for f in formats)
+    ):
+        raise ValueError("date: give one strftime format or a list of them, e.g. date: '%d/%m/%Y'")
+    return tuple(formats)
+
+
+def read_date(text: str, formats: tuple[str, ...]) -> str:
+    """`text` as an ISO date by the first format that reads it whole; raises ValueError
+    when none does (a date is never guessed: 03/04 is March or April by the format)."""
+    for fmt in formats:
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date().isoformat()
+        except ValueError:
+            continue
+    shown = " or ".join(repr(f) for f in formats)
+    raise ValueError(f"{text.strip()!r} is not a date written {shown}")
 
 
 class ValueSpec(_Strict):
@@ -590,6 +665,13 @@ _TRANSFORM = {
          "required": ["replace"], "additionalProperties": False},
         {"type": "object", "properties": {"regex": {"type": "string"}},
          "required": ["regex"], "additionalProperties": False},
+        {"type": "object", "properties": {"date": {"anyOf": [
+            {"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}},
+         "required": ["date"], "additionalProperties": False},
+        {"type": "object", "properties": {"number": {"type": "object", "properties": {
+            "decimal": {"enum": [".", ","]}, "strip": {"type": "string"}},
+            "additionalProperties": False}},
+         "required": ["number"], "additionalProperties": False},
     ]
 }  # fmt: skip
 

@@ -26,6 +26,7 @@ _FORMULA_RESULT = re.compile(r"^-\d+$")
 _DECIMAL = re.compile(r"^\+?\d+\.\d+$")
 _MAYBE_DAMAGED = re.compile(r"^-|[#.Ee]")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_DOTTED_THOUSANDS = re.compile(r"^-?[1-9]\d{0,2}(\.\d{3})+$")  # 1.200: 1200 or 1.2?
 _PARSE_ERRORS = {
     NumberParseException.INVALID_COUNTRY_CODE: "its country code is not valid",
     NumberParseException.NOT_A_NUMBER: "too few digits, or letters in it",
@@ -150,6 +151,8 @@ def _fix(text: str, region: str) -> str:
                 f"; {prefixed[1]} is a prefix for dialling abroad: if it means {shown}, "
                 "write it so, with +"
             )
+    if sum(c.isdigit() for c in text) < 8:  # short numbers are valid somewhere: no guess
+        return ""
     found = []
     for other in _ELSEWHERE:
         if other == region:
@@ -174,7 +177,7 @@ def _fix(text: str, region: str) -> str:
     other, parsed = found[0]
     shown = phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL)
     return (
-        f"; it is valid as a {other} number ({shown}): use --region {other}, or write it "
+        f"; it is a valid number in {other} ({shown}): use --region {other}, or write it "
         f"with +{parsed.country_code}"
     )
 
@@ -337,9 +340,21 @@ def unique_tags(names: list[str]) -> list[str]:
     return list(seen.values())
 
 
-def custom_number(raw: str) -> int | float:
-    """`1200`, `-3.5`, `1,200.50` → a number; anything else is Invalid."""
+def custom_number(raw: str, *, plain: bool = False) -> int | float:
+    """`1200`, `-3.5`, `1,200.50` → a number; anything else is Invalid.
+
+    `1.200` is Invalid too (1200 with a thousands dot, or 1.2?) unless `plain` says the
+    text was written plainly (a `number` transform of the mapping read it).
+    """
     text = raw.strip()
+    if not plain and _DOTTED_THOUSANDS.match(text):
+        grouped = text.lstrip("-")
+        either = f" or {float(grouped):g}" if grouped.count(".") == 1 else ""
+        raise Invalid(
+            f"{text!r} could be {grouped.replace('.', '')} (a dot between thousands){either}: "
+            "say which in the mapping with transform: {number: {decimal: ','}} or "
+            "{number: {decimal: '.'}}"
+        )
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     try:

@@ -131,6 +131,12 @@ def required(values: pd.Series) -> pd.Series:
     return values.str.strip() != ""
 
 
+def reads_numbers(mapping: Mapping, name: str) -> bool:
+    """The custom field's spec has a `number` transform: its values are plain numbers."""
+    spec = mapping.custom_fields.get(name)
+    return spec is not None and any(t.name == "number" for t in spec.transform)
+
+
 def build_schema(mapping: Mapping, team: TeamRules, region: str) -> pa.DataFrameSchema:
     """The schema of a mapped chunk (see `mapper.map_chunk`) for this mapping and team."""
     columns: dict[str, pa.Column] = {
@@ -143,8 +149,8 @@ def build_schema(mapping: Mapping, team: TeamRules, region: str) -> pa.DataFrame
         if schema is not None:
             if schema.required and name not in mapping.implicit_custom_fields:
                 checks.append(pa.Check.required())
-            if schema.type == "number":
-                checks.append(pa.Check.number_value())
+            if schema.type == "number" and not reads_numbers(mapping, name):
+                checks.append(pa.Check.number_value())  # else the transform checked them
             elif schema.type == "date":
                 checks.append(pa.Check.iso_date())
             elif schema.type == "select" and schema.options:

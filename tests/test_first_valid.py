@@ -77,3 +77,48 @@ def test_a_row_with_no_valid_column_names_each_one(tmp_path: Path) -> None:
         "Phone, Mobile: number is empty, and it is required; "
         "Email, Email 2: email 'a@b' is not an email address"
     )
+
+
+def test_date_and_number_transforms_read_values_as_the_sheet_means_them(tmp_path: Path) -> None:
+    from bulk_sync.client.models import CustomFieldSchema
+
+    lines = ["Phone,Visit,Budget", '2125550100,03/04/2025,"1.200,50 €"',
+             "2125550101,4 March 2025,12", "2125550102,2025-04-03,abc",
+             "2125550103,04/03/25,"]  # fmt: skip
+    (tmp_path / "in.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = (
+        "fields: {number: Phone}\n"
+        "customFields:\n"
+        "  next_visit: {column: Visit, transform: {date: ['%d/%m/%Y', '%d %B %Y']}}\n"
+        "  budget: {column: Budget, transform: {number: {decimal: ',', strip: '€ '}}}\n"
+    )
+    source = open_source(tmp_path / "in.csv")
+    team = TeamRules({
+        "next_visit": CustomFieldSchema(id="1", name="next_visit", type="date"),
+        "budget": CustomFieldSchema(id="2", name="budget", type="number"),
+    })  # fmt: skip
+    preparer = Preparer(parse_mapping(text).bind(source.headers), team, "US")
+    (chunk,) = source.chunks()
+    out = preparer.prepare(chunk)
+    assert '"customFields": {"next_visit": "2025-04-03", "budget": 1200.5}' in out.bodies[2]
+    assert '"customFields": {"next_visit": "2025-03-04", "budget": 12}' in out.bodies[3]
+    assert out.rejected == {
+        4: "Visit: '2025-04-03' is not a date written '%d/%m/%Y' or '%d %B %Y'; "
+        "Budget: 'abc' is not a number written with ',' for decimals",
+        5: "Visit: '04/03/25' is not a date written '%d/%m/%Y' or '%d %B %Y'",
+    }
+
+
+def test_a_number_with_a_thousands_dot_is_never_read_silently(tmp_path: Path) -> None:
+    from bulk_sync.client.models import CustomFieldSchema
+
+    (tmp_path / "in.csv").write_text("Phone,Budget\n2125550100,1.200\n", encoding="utf-8")
+    source = open_source(tmp_path / "in.csv")
+    team = TeamRules({"budget": CustomFieldSchema(id="2", name="budget", type="number")})
+    mapping = parse_mapping("fields: {number: Phone}\ncustomFields: {budget: Budget}\n")
+    (chunk,) = source.chunks()
+    out = Preparer(mapping.bind(source.headers), team, "US").prepare(chunk)
+    assert out.rejected[2] == (
+        "Budget: budget '1.200' could be 1200 (a dot between thousands) or 1.2: say which in "
+        "the mapping with transform: {number: {decimal: ','}} or {number: {decimal: '.'}}"
+    )

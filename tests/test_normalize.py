@@ -165,5 +165,5 @@ def test_a_national_number_valid_in_one_other_country_names_it() -> None:
     with pytest.raises(Invalid) as refused:
         normalize_number("(11) 96123-4567", "US")  # a São Paulo mobile, written the Brazilian way
     assert str(refused.value).endswith(
-        "; it is valid as a BR number (+55 11 96123-4567): use --region BR, or write it with +55"
+        "; it is a valid number in BR (+55 11 96123-4567): use --region BR, or write it with +55"
     ), refused.value

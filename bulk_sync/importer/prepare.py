@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from ..mapper import map_chunk
+from ..mapper import PROBLEMS, map_chunk
 from ..mapping import BoundMapping
 from ..normalize import (
     Invalid,
@@ -39,7 +39,7 @@ from ..normalize import (
     unique_tags,
 )
 from ..sources import Chunk, RawChunk
-from ..validation import TeamRules, build_schema, row_problems
+from ..validation import TeamRules, build_schema, reads_numbers, row_problems
 from .keys import Keys, match_keys
 from .reports import row_lines
 
@@ -108,13 +108,19 @@ class Preparer:
         )
         mapped = map_chunk(self.bound, chunk)
         tried = {key: self._first_valid(mapped, key) for key in ("number", "email")}
-        for row, reasons in row_problems(mapped, self.schema, self.labels).items():
-            if row not in out.rejected:  # a misaligned row's values mean nothing
-                for key, why in tried.items():  # every column tried, not the first only
-                    if row in why:
-                        start = f"{self.labels[key]}: {key}"
-                        reasons = [why[row] if r.startswith(start) else r for r in reasons]
-                out.rejected[row] = "; ".join(reasons)
+        unread: dict[int, str] = {  # cells a date or number transform could not read
+            row: why for row, why in zip(mapped.index, mapped[PROBLEMS], strict=True) if why
+        }
+        problems = row_problems(mapped, self.schema, self.labels)
+        for row in sorted(unread.keys() | problems.keys()):
+            if row in out.rejected:  # a misaligned row's values mean nothing
+                continue
+            reasons = problems.get(row, [])
+            for key, why in tried.items():  # every column tried, not the first only
+                if row in why:
+                    start = f"{self.labels[key]}: {key}"
+                    reasons = [why[row] if r.startswith(start) else r for r in reasons]
+            out.rejected[row] = "; ".join([unread[row], *reasons] if row in unread else reasons)
         good = mapped[~mapped.index.isin(list(out.rejected))]
         rows = good.index.tolist()
         # normalized once, for the dedupe keys, the plan's tags and the bodies
@@ -215,7 +221,7 @@ class Preparer:
         if schema is None or schema.type == "text":
             return text
         if schema.type == "number":
-            return custom_number(text)
+            return custom_number(text, plain=reads_numbers(self.bound.mapping, name))
         if schema.type == "date":
             return custom_date(text)
         if schema.type == "select" and schema.options:
