@@ -15,7 +15,15 @@ from __future__ import annotations
 import pandas as pd
 
 from .cells import restore
-from .mapping import CONTACT_FIELDS, BoundMapping, ListSpec, Transform, ValueSpec, read_date
+from .mapping import (
+    CONTACT_FIELDS,
+    REGION,
+    BoundMapping,
+    ListSpec,
+    Transform,
+    ValueSpec,
+    read_date,
+)
 from .sources import Chunk
 
 
@@ -46,6 +54,8 @@ def map_chunk(bound: BoundMapping, chunk: Chunk) -> pd.DataFrame:
     for key in CONTACT_FIELDS:
         if key not in out:
             out[key] = ""
+    if REGION in bound.columns:  # each row's country: see importer.prepare
+        out[REGION] = frame[bound.columns[REGION][0]]
     out[PROBLEMS] = _joined(refused, frame.index)
     return out
 

@@ -43,6 +43,7 @@ from .presets import resolve_mapping
 
 CONTACT_FIELDS = ("firstName", "lastName", "email", "number", "carrier")
 MATCH_KEYS = ("number", "email")
+REGION = "fields.number.region_column"  # where a bound mapping keeps the region column
 NOTE_TYPES = ("GENERAL", "INFO", "WARNING", "DANGER")
 SIMPLE_TRANSFORMS = ("strip", "lower", "upper", "title", "digits", "none_if_empty")
 
@@ -219,6 +220,11 @@ class NumberSpec(ValueSpec):
     extension: str | None = Field(
         None, description="Custom field that keeps the number's extension (default: dropped)."
     )
+    region_column: str | None = Field(
+        None,
+        description="Column whose country (a name or ISO code) reads each row's number "
+        "(default: the run's region for every row).",
+    )
 
 
 class ListSpec(ValueSpec):
@@ -329,6 +335,14 @@ class Mapping(_Strict):
                     f"{where}: no column {names}" + (f" (nearest: {hint!r})" if hint else "")
                 )
             columns[where] = found
+        number = self.fields.number
+        if number is not None and number.region_column is not None:
+            if header_key(number.region_column) in positions:
+                columns[REGION] = (positions[header_key(number.region_column)],)
+            else:
+                hint = nearest([number.region_column], headers)
+                missing.append(f"fields.number.region_column: no column {number.region_column!r}"
+                               + (f" (nearest: {hint!r})" if hint else ""))  # fmt: skip
         if missing:
             shown = ", ".join(repr(h) for h in headers)
             raise MappingError(f"{'; '.join(missing)}. The columns of {source} are: {shown}")

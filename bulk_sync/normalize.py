@@ -393,3 +393,32 @@ def select_option(raw: str, options: list[str]) -> str:
         if option.casefold() == wanted:
             return option
     raise Invalid(f"{raw.strip()!r} is not one of {', '.join(options)}")
+
+
+# Country names people write that ISO 3166 (pycountry) spells otherwise.
+_COUNTRY_ALIASES = {
+    "uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "great britain": "GB", "russia": "RU", "deutschland": "DE", "españa": "ES", "espana": "ES",
+    "méxico": "MX", "brasil": "BR", "italia": "IT", "nederland": "NL", "holland": "NL",
+    "schweiz": "CH", "suisse": "CH", "österreich": "AT", "belgique": "BE", "belgië": "BE",
+    "türkiye": "TR", "turkey": "TR", "south korea": "KR", "korea": "KR", "uae": "AE",
+    "usa": "US", "u.s.a.": "US", "u.s.": "US", "america": "US",
+}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def country_region(text: str) -> str | None:
+    """The ISO region code of a country cell (`United Kingdom`, `UK`, `gb`, `GBR`), or
+    None when it names no country phonenumbers knows."""
+    import pycountry
+
+    key = " ".join(text.split()).casefold()
+    if not key:
+        return None
+    code = _COUNTRY_ALIASES.get(key)
+    if code is None:
+        try:
+            code = pycountry.countries.lookup(key).alpha_2
+        except LookupError:
+            return None
+    return code if code in phonenumbers.SUPPORTED_REGIONS else None

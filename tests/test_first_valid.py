@@ -122,3 +122,21 @@ def test_a_number_with_a_thousands_dot_is_never_read_silently(tmp_path: Path) ->
         "Budget: budget '1.200' could be 1200 (a dot between thousands) or 1.2: say which in "
         "the mapping with transform: {number: {decimal: ','}} or {number: {decimal: '.'}}"
     )
+
+
+def test_a_country_column_reads_each_rows_number_with_its_own_region(tmp_path: Path) -> None:
+    lines = ["Phone,Country", "020 7946 0958,United Kingdom", "030 1234567,DE",
+             "(212) 555-0100,", "+33 1 23 45 67 89,US", "0151 12345678,Narnia"]  # fmt: skip
+    (tmp_path / "in.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    numbers, rejected = prepared(
+        tmp_path / "in.csv", "fields: {number: {column: Phone, region_column: Country}}\n"
+    )
+    assert numbers == {2: "+442079460958", 3: "+49301234567", 4: "+12125550100",
+                       5: "+33123456789"}  # fmt: skip
+    assert rejected[6].startswith("Country: 'Narnia' is not a country name or ISO code")
+
+
+def test_without_a_country_column_no_row_is_read_with_another_region(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("Phone,Country\n020 7946 0958,United Kingdom\n")
+    numbers, rejected = prepared(tmp_path / "in.csv", "fields: {number: Phone}\n")
+    assert numbers == {} and "too long" in rejected[2]  # read as a US number, as asked

@@ -24,10 +24,11 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..mapper import PROBLEMS, map_chunk
-from ..mapping import BoundMapping
+from ..mapping import REGION, BoundMapping
 from ..normalize import (
     Invalid,
     Phone,
+    country_region,
     custom_date,
     custom_number,
     normalize_email,
@@ -107,19 +108,21 @@ class Preparer:
             chunk.row_numbers, row_lines(chunk.rows, chunk.row_numbers), dict(chunk.problems)
         )
         mapped = map_chunk(self.bound, chunk)
-        tried = {key: self._first_valid(mapped, key) for key in ("number", "email")}
         unread: dict[int, str] = {  # cells a date or number transform could not read
             row: why for row, why in zip(mapped.index, mapped[PROBLEMS], strict=True) if why
         }
+        for row, country in self._by_country(mapped).items():
+            unread[row] = f"{unread[row]}; {country}" if row in unread else country
+        tried = {key: self._first_valid(mapped, key) for key in ("number", "email")}
         problems = row_problems(mapped, self.schema, self.labels)
         for row in sorted(unread.keys() | problems.keys()):
             if row in out.rejected:  # a misaligned row's values mean nothing
                 continue
             reasons = problems.get(row, [])
-            for key, why in tried.items():  # every column tried, not the first only
-                if row in why:
+            for key, each in tried.items():  # every column tried, not the first only
+                if row in each:
                     start = f"{self.labels[key]}: {key}"
-                    reasons = [why[row] if r.startswith(start) else r for r in reasons]
+                    reasons = [each[row] if r.startswith(start) else r for r in reasons]
             out.rejected[row] = "; ".join([unread[row], *reasons] if row in unread else reasons)
         good = mapped[~mapped.index.isin(list(out.rejected))]
         rows = good.index.tolist()
@@ -138,6 +141,32 @@ class Preparer:
             for row, body in zip(rows, self._bodies(good, numbers, emails, tags), strict=True):
                 out.bodies[row] = json.dumps(body, ensure_ascii=False)
         return out
+
+    def _by_country(self, mapped: pd.DataFrame) -> dict[int, str]:
+        """With `region_column`: each row's numbers read with its own country's region
+        (made E.164 where valid there; the run's region reads the rest), and why a
+        country cell names no country."""
+        if REGION not in mapped:
+            return {}
+        columns = [c for c in mapped.columns if c == "number" or str(c).startswith("number@")]
+        numbers = {c: list(mapped[c]) for c in columns}
+        label, why = self.bound.label(REGION), {}
+        for i, (row, country) in enumerate(zip(mapped.index, mapped[REGION], strict=True)):
+            if not country.strip():
+                continue
+            region = country_region(country)
+            if region is None:
+                why[row] = f"{label}: {country.strip()!r} is not a country name or ISO code"
+                continue
+            for column in columns:
+                value = numbers[column][i]
+                if value.strip() and not isinstance(found := read_number(value, region), str):
+                    ext = f" ext. {found.extension}" if found.extension else ""
+                    numbers[column][i] = found.e164 + ext
+        for column in columns:
+            mapped[column] = numbers[column]
+        del mapped[REGION]
+        return why
 
     def _first_valid(self, mapped: pd.DataFrame, key: str) -> dict[int, str]:
         """Where `key` (number or email) comes from several columns: each row takes the
