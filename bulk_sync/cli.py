@@ -434,6 +434,66 @@ def validate_command(
             sandbox, quiet)  # fmt: skip
 
 
+@app.command(
+    "undo",
+    epilog=(
+        "Examples:\n\n"
+        "  bulk-sync undo bulk-sync-reports/20261201T101500Z-import --dry-run\n\n"
+        "  bulk-sync undo bulk-sync-reports/20261201T101500Z-import --yes --sandbox"
+    ),
+)
+def undo_command(
+    report_dir: Annotated[
+        Path, typer.Argument(help="The report folder of the import to undo.", show_default=False)
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="Delete without asking (scripts).")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be deleted; delete nothing.")
+    ] = False,
+    state_dir: StateDirOpt = None,
+    api_url: ApiUrlOpt = None,
+    api_key_file: ApiKeyFileOpt = None,
+    sandbox: SandboxOpt = False,
+    timeout: TimeoutOpt = None,
+) -> None:
+    """Delete exactly the contacts an import created (its 'created' rows), paced and
+    resumable; asks first on a terminal."""
+    from .errors import ApiError, ConfigError, InputError, Interrupted
+    from .state import Locked
+    from .undo import UndoOptions, describe, plan_undo, undo_import
+
+    stop = _StopOnSignal()
+    options = UndoOptions(report_dir, state_dir, should_stop=stop.requested)
+    try:
+        plan = plan_undo(options)
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    out.print(describe(plan), markup=False)
+    if dry_run or plan.done_before is not None or not plan.to_delete:
+        raise typer.Exit(0)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise _fail("not on a terminal: add --yes to delete without asking")
+        if not typer.confirm(f"Delete these {len(plan.to_delete)} contacts?", default=False):
+            out.print("Nothing was deleted.")
+            raise typer.Exit(0)
+    try:
+        with stop, _connected(api_url, api_key_file, sandbox, timeout) as client:
+            result = undo_import(options, client, plan=plan)
+    except (InputError, ConfigError) as exc:
+        raise _fail(str(exc)) from None
+    except Locked as exc:
+        raise _fail(str(exc), code=4) from None
+    except (ApiError, Interrupted) as exc:
+        raise _api_failure(exc, sent=False) from None
+    c = result.counts
+    out.print(f"Deleted {c['deleted']} contacts; {c['already_gone']} were gone already; "
+              f"{c['failed']} refused. Report: {result.report_dir.resolve()}/")  # fmt: skip
+    if result.error:
+        _error(f"the undo stopped: {result.error}; run the same command to go on")
+    raise typer.Exit(result.exit_code)
+
+
 @mapping_app.command(
     "suggest",
     epilog=(

@@ -111,10 +111,20 @@ class TeamIndex:
             ]
             if known and any(contact_exists(api, contact) for contact in known):
                 self.team = team
-                if region != self.region:
+                if not self.region:  # "": whatever region the index was keyed with
+                    self.region = region
+                elif region != self.region:
                     self._rekey()
                 return True
         return False
+
+    def forget(self, ids: Iterable[str]) -> None:
+        """Contacts deleted (by `bulk-sync undo`): no longer found by their keys."""
+        pairs = [(self.team, contact_id) for contact_id in ids]
+        self._db.execute("BEGIN")
+        self._db.executemany("DELETE FROM keys WHERE team = ? AND contact = ?", pairs)
+        self._db.executemany("DELETE FROM contacts WHERE team = ? AND id = ?", pairs)
+        self._db.execute("COMMIT")
 
     def known_count(self) -> int:
         if self.team is None:

@@ -1,0 +1,108 @@
+"""`bulk-sync undo`: exactly the contacts an import created are deleted, whatever else
+the team holds, after a partial import, after a re-run, and twice (sandbox over HTTP)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bulk_sync.client import EchowinClient
+from bulk_sync.importer import ImportOptions, import_file
+from bulk_sync.sandbox import RunningSandbox
+from bulk_sync.undo import UndoOptions, plan_undo, undo_import
+from tests.client.conftest import client_for
+from tests.conftest import Team
+from tests.importer.conftest import all_contacts, write_csv
+from tests.test_cli import run_cli
+
+
+def leads(tmp: Path, count: int) -> Path:
+    rows = [["Phone", "Name"]] + [[f"+1212555{i:04d}", f"Lead {i}"] for i in range(count)]
+    write_csv(tmp / "leads.csv", rows)
+    (tmp / "m.yaml").write_text("fields: {number: Phone, firstName: Name}\n")
+    return tmp / "leads.csv"
+
+
+def run_import(client: EchowinClient, tmp: Path, report: str, **more: object) -> object:
+    options = ImportOptions(tmp / "leads.csv", tmp / "m.yaml", report_dir=tmp / report,
+                            state_dir=tmp / "state", **more)  # type: ignore[arg-type]  # fmt: skip
+    return import_file(options, client, env={})
+
+
+def undo(client: EchowinClient, tmp: Path, report: str) -> object:
+    options = UndoOptions(tmp / report, tmp / "state")
+    return undo_import(options, client, env={})
+
+
+def test_undo_of_a_partial_import_then_of_its_rerun_deletes_only_what_they_made(
+    sandbox: RunningSandbox, team: Team, tmp_path: Path
+) -> None:
+    theirs = team.create(number="+12125550150", firstName="Already here")  # row 152 matches it
+    leads(tmp_path, 300)
+    with client_for(sandbox, team) as client:
+        partial = run_import(client, tmp_path, "r1", should_stop=lambda: client.stats.writes >= 2)
+        assert partial.exit_code == 3 and 0 < partial.counts["created"] < 299
+        made_first = partial.counts["created"]
+        assert (tmp_path / "r1" / "results.csv.partial").exists()
+        plan = plan_undo(UndoOptions(tmp_path / "r1", tmp_path / "state"))
+        assert len(plan.to_delete) == made_first and not plan.import_finished
+
+        rerun = run_import(client, tmp_path, "r2")  # the same job goes on
+        assert rerun.exit_code == 0 and rerun.counts["created"] == 299
+        assert rerun.counts["skipped"] == 1  # the contact that was there before
+
+        first = undo(client, tmp_path, "r1")  # the partial report: its own rows only
+        assert first.counts == {"deleted": made_first, "already_gone": 0, "failed": 0}
+        assert len(all_contacts(team)) == 300 - made_first
+
+        second = undo(client, tmp_path, "r2")  # lists every created row, the first run's too
+        assert second.counts == {"deleted": 299 - made_first, "already_gone": made_first,
+                                 "failed": 0}  # fmt: skip
+        assert [c["id"] for c in all_contacts(team)] == [theirs["id"]]
+
+        before = client.stats.requests
+        again = undo(client, tmp_path, "r2")  # twice: nothing left, nothing sent
+        assert again.exit_code == 0 and client.stats.requests == before
+        assert again.counts["deleted"] == 299 - made_first
+
+        recreated = run_import(client, tmp_path, "r3", fresh=True)  # the index forgot them
+        assert recreated.counts["created"] == 299 and recreated.counts["skipped"] == 1
+    assert len(all_contacts(team)) == 300
+
+
+def test_an_upsert_imports_updated_rows_are_never_deleted(
+    sandbox: RunningSandbox, team: Team, tmp_path: Path
+) -> None:
+    existing = team.create(number="+12125550000", firstName="Old name")
+    leads(tmp_path, 3)
+    with client_for(sandbox, team) as client:
+        result = run_import(client, tmp_path, "r", mode="upsert")
+        assert result.counts["updated"] == 1 and result.counts["created"] == 2
+        done = undo(client, tmp_path, "r")
+    assert done.counts["deleted"] == 2
+    (left,) = all_contacts(team)
+    assert left["id"] == existing["id"] and left["firstName"] == "Lead 0"  # updated, kept
+
+
+def test_the_cli_shows_the_plan_asks_or_needs_yes_and_refuses_a_validate_report(
+    sandbox: RunningSandbox, team: Team, tmp_path: Path
+) -> None:
+    leads(tmp_path, 5)
+    (tmp_path / "key").write_text(team.api_key)
+    (tmp_path / "key").chmod(0o600)
+    api = ["--api-url", sandbox.url, "--api-key-file", "key", "--state-dir", "state"]
+    code, output = run_cli(["import", "leads.csv", "-m", "m.yaml", "--report-dir", "r", *api],
+                           tmp_path)  # fmt: skip
+    assert code == 0, output
+    code, output = run_cli(["undo", "r", "--dry-run", *api], tmp_path)
+    assert code == 0 and "Undo deletes the 5 contacts the import of" in output.replace("\n", "")
+    assert len(all_contacts(team)) == 5
+    code, output = run_cli(["undo", "r", *api], tmp_path)  # not a terminal, no --yes
+    assert code == 2 and "add --yes to delete without asking" in output
+    code, output = run_cli(["undo", "r", "--yes", *api], tmp_path)
+    assert code == 0 and "Deleted 5 contacts" in output, output
+    assert all_contacts(team) == []
+    code, output = run_cli(["validate", "leads.csv", "-m", "m.yaml", "--report-dir", "v",
+                            *api[:4]], tmp_path)  # fmt: skip
+    assert code == 0, output
+    code, output = run_cli(["undo", "v", "--yes", *api], tmp_path)
+    assert code == 2 and "a dry run" in output
