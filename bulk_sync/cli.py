@@ -45,9 +45,15 @@ EXIT_USAGE = 2
 app = typer.Typer(
     name="bulk-sync",
     help="Move contacts between spreadsheets and the echowin CRM.",
-    epilog="Example:  bulk-sync sandbox serve --db sandbox.db",
+    epilog=(
+        "Examples:\n\n"
+        "  bulk-sync validate leads.csv --mapping leads.yaml   # check a file, send nothing\n\n"
+        "  bulk-sync import leads.csv --mapping leads.yaml --api-key-file ~/.echowin-key\n\n"
+        "  bulk-sync export backup-{date}.xlsx --keep 14      # a nightly verified backup\n\n"
+        "  bulk-sync import leads.csv --sandbox               # rehearse on a local sandbox"
+    ),
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 sandbox_app = typer.Typer(
@@ -202,9 +208,12 @@ def sandbox_serve(
     fault_seed: Annotated[int, typer.Option(help="Seed of the fault sequence.")] = 0,
     latency_ms: Annotated[int, typer.Option(min=0, help="What a latency fault adds.")] = 500,
     unstable_ties: Annotated[
-        bool, typer.Option(help="Contacts that tie on the sort key: a fresh order per request.")
+        bool,
+        typer.Option(
+            "--unstable-ties", help="Contacts that tie on the sort key: a fresh order per request."
+        ),
     ] = False,
-    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
 ) -> None:
     """Serve a local, stateful echowin sandbox until Ctrl+C."""
     from .sandbox import FaultPlan, FaultSpecError, SandboxSettings, SeedError, serve
@@ -254,27 +263,40 @@ def sandbox_serve(
 
 SourceArg = Annotated[
     Path,
-    typer.Argument(help="The spreadsheet: .csv .tsv .txt .xlsx .xlsm .xls .ods", dir_okay=False),
+    typer.Argument(
+        metavar="SOURCE",
+        help="The spreadsheet: .csv .tsv .txt .xlsx .xlsm .xls .ods",
+        dir_okay=False,
+        show_default=False,
+    ),
 ]
 MappingOpt = Annotated[
     Path | None,
     typer.Option(
         "--mapping",
         "-m",
+        metavar="FILE|PRESET",
         help=f"Mapping YAML, or a preset's name: {', '.join(preset_names())} "
         "(default: guessed from the headers, and shown).",
     ),
 ]
-SheetOpt = Annotated[str | None, typer.Option(help="Sheet of a workbook (default: the first).")]
+SheetOpt = Annotated[
+    str | None, typer.Option(metavar="NAME", help="Sheet of a workbook (default: the first).")
+]
 RegionOpt = Annotated[
     str | None,
-    typer.Option(help="Default region for numbers without +country code [env: BULK_SYNC_REGION]."),
+    typer.Option(
+        metavar="CC",
+        help="Default region for numbers without +country code, e.g. US or GB "
+        "[env: BULK_SYNC_REGION; default US].",
+    ),
 ]
 MatchOpt = Annotated[
     str | None,
     typer.Option(
+        metavar="KEYS",
         help="What makes a row the same contact, in the file and in echowin: number, email, "
-        "or number,email (either) (default: the mapping's match, else number)."
+        "or number,email (either) (default: the mapping's match, else number).",
     ),
 ]
 
@@ -295,6 +317,7 @@ ModeOpt = Annotated[
 TimeoutOpt = Annotated[
     float | None,
     typer.Option(
+        metavar="SECONDS",
         help="Seconds to wait for an answer; a lost answer is given as long to commit "
         "[env: BULK_SYNC_TIMEOUT; default 30].",
         min=0.1,
@@ -302,23 +325,41 @@ TimeoutOpt = Annotated[
 ]
 ReportDirOpt = Annotated[
     Path | None,
-    typer.Option(help="Where reports go (default: ./bulk-sync-reports/<UTC time>-import/)."),
+    typer.Option(
+        metavar="DIR", help="Where reports go (default: ./bulk-sync-reports/UTC-TIME-import/)."
+    ),
 ]
 ApiUrlOpt = Annotated[
     str | None,
-    typer.Option(help="echowin base URL [env: ECHOWIN_API_URL; default https://echo.win]."),
+    typer.Option(
+        metavar="URL", help="echowin base URL [env: ECHOWIN_API_URL; default https://echo.win]."
+    ),
 ]
 ApiKeyFileOpt = Annotated[
     Path | None,
-    typer.Option(help="File holding the API key [env: ECHOWIN_API_KEY].", dir_okay=False),
+    typer.Option(
+        metavar="FILE",
+        help="File holding the API key, readable by you only (chmod 600) "
+        "[env: ECHOWIN_API_KEY holds the key itself].",
+        dir_okay=False,
+    ),
 ]
 SandboxOpt = Annotated[
-    bool, typer.Option(help="Use a local sandbox in .bulk-sync/sandbox.db instead of echowin.")
+    bool,
+    typer.Option(
+        "--sandbox", help="Use a local sandbox in .bulk-sync/sandbox.db instead of echowin."
+    ),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final summary.")]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="Only warnings and errors (on stderr) and the final summary."
+    ),
+]
 StateDirOpt = Annotated[
     Path | None,
     typer.Option(
+        metavar="DIR",
         help="The journal (what was sent) and the run lock [env: BULK_SYNC_STATE_DIR; "
         "default: your user state directory].",
         file_okay=False,
@@ -327,8 +368,9 @@ StateDirOpt = Annotated[
 FreshOpt = Annotated[
     bool,
     typer.Option(
+        "--fresh",
         help="Forget what the journal knows of this file, mapping and team (rows already "
-        "in echowin are still found and skipped, unless --allow-duplicates)."
+        "in echowin are still found and skipped, unless --allow-duplicates).",
     ),
 ]
 
@@ -353,7 +395,10 @@ def import_command(
     region: RegionOpt = None,
     match: MatchOpt = None,
     dry_run: Annotated[
-        bool, typer.Option(help="Read, validate and plan; send nothing (same as `validate`).")
+        bool,
+        typer.Option(
+            "--dry-run", help="Read, validate and plan; send nothing (same as `validate`)."
+        ),
     ] = False,
     report_dir: ReportDirOpt = None,
     state_dir: StateDirOpt = None,
@@ -362,25 +407,31 @@ def import_command(
     allow_duplicates: Annotated[
         bool,
         typer.Option(
+            "--allow-duplicates",
             help="Create every row without looking for it in echowin first (a first load "
-            "into an empty team); re-running then duplicates."
+            "into an empty team); re-running then duplicates.",
         ),
     ] = False,
     overwrite_blanks: Annotated[
-        bool, typer.Option(help="On update, an empty cell clears the stored value.")
+        bool,
+        typer.Option(
+            "--overwrite-blanks", help="On update, an empty cell clears the stored value."
+        ),
     ] = False,
     full_compare: Annotated[
         bool,
         typer.Option(
+            "--full-compare",
             help="Read the whole team and compare each row field by field, instead of "
-            "trusting what the last run wrote."
+            "trusting what the last run wrote.",
         ),
     ] = False,
     refresh_index: Annotated[
         bool,
         typer.Option(
+            "--refresh-index",
             help="Read the whole team into its index in the state directory (after numbers "
-            "or emails were edited in echowin)."
+            "or emails were edited in echowin).",
         ),
     ] = False,
     timeout: TimeoutOpt = None,
@@ -506,7 +557,9 @@ def mapping_suggest_command(
     source: SourceArg,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write the mapping here (default: print it)."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write the mapping here (default: print it)."
+        ),
     ] = None,
     sheet: SheetOpt = None,
     region: RegionOpt = None,
@@ -625,22 +678,28 @@ def export_command(
         ),
     ],
     tag: Annotated[
-        list[str] | None, typer.Option("--tag", help="Only contacts with this tag (repeatable).")
+        list[str] | None,
+        typer.Option("--tag", metavar="NAME", help="Only contacts with this tag (repeatable)."),
     ] = None,
     search: Annotated[
-        str | None, typer.Option(help="Only contacts whose names, email or number hold this.")
+        str | None,
+        typer.Option(metavar="TEXT", help="Only contacts whose names, email or number hold this."),
     ] = None,
     mapping: Annotated[
         Path | None,
         typer.Option(
-            "--mapping", "-m", help="Write the columns of this mapping (it imports the file back)."
+            "--mapping",
+            "-m",
+            metavar="FILE|PRESET",
+            help="Write the columns of this mapping (it imports the file back).",
         ),
     ] = None,
     include: Annotated[
         str | None,
         typer.Option(
+            metavar="KINDS",
             help="Also notes, assignments, boards (comma list): one request per contact and "
-            "kind, on sheets of their own (XLSX) or files beside OUTPUT (CSV); resumable."
+            "kind, on sheets of their own (XLSX) or files beside OUTPUT (CSV); resumable.",
         ),
     ] = None,
     state_dir: StateDirOpt = None,
@@ -648,6 +707,7 @@ def export_command(
         int | None,
         typer.Option(
             min=1,
+            metavar="N",
             help="After a verified export, delete all but the newest N backups matching "
             "OUTPUT's {date} pattern (never the new one, never a file without a manifest).",
         ),

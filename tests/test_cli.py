@@ -318,3 +318,21 @@ def test_a_misspelled_custom_field_key_is_refused_naming_the_one_meant(
     code, output = run_cli(args, tmp_path)
     assert code == 0, output
     assert "custom field 'industry' has no schema on echowin" in output.replace("\n", "")
+
+
+@pytest.mark.parametrize("command", [[], ["import"], ["validate"], ["export"], ["undo"],
+                                     ["mapping", "suggest"], ["sandbox", "serve"]])  # fmt: skip
+def test_help_shows_examples_environment_variables_and_no_bool_placeholders(
+    command: list[str],
+) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Example" in text
+    assert "<bool>" not in text and "--no-" not in text
+    if command in (["import"], ["validate"], ["export"]):
+        names = ["ECHOWIN_API_URL", "ECHOWIN_API_KEY"]
+        for name in names + (["BULK_SYNC_STATE_DIR"] if command != ["validate"] else []):
+            assert f"[env: {name}" in text or f"env: {name}" in text, name
+    if command in (["import"], ["validate"]):
+        assert "[env: BULK_SYNC_REGION; default US]" in text
