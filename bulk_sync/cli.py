@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import json
 import os
 import signal
 import sys
@@ -350,6 +351,18 @@ SandboxOpt = Annotated[
         "--sandbox", help="Use a local sandbox in .bulk-sync/sandbox.db instead of echowin."
     ),
 ]
+LogFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--log-file",
+        metavar="FILE",
+        help="Also append the dated log lines to FILE.",
+        dir_okay=False,
+    ),
+]
+JsonLogsOpt = Annotated[
+    bool, typer.Option("--json-logs", help="Log lines as JSON objects, one a line.")
+]
 QuietOpt = Annotated[
     bool,
     typer.Option(
@@ -439,6 +452,8 @@ def import_command(
     api_key_file: ApiKeyFileOpt = None,
     sandbox: SandboxOpt = False,
     quiet: QuietOpt = False,
+    log_file: LogFileOpt = None,
+    json_logs: JsonLogsOpt = False,
 ) -> None:
     """Import contacts from a spreadsheet; every row gets a status in results.csv.
 
@@ -457,7 +472,7 @@ def import_command(
              "overwrite_blanks": overwrite_blanks, "full_compare": full_compare,
              "refresh_index": refresh_index}  # fmt: skip
     _import(source, mapping, sheet, region, match, dry_run, report_dir, api_url, api_key_file,
-            sandbox, quiet, state_dir, fresh, extra, timeout)  # fmt: skip
+            sandbox, quiet, state_dir, fresh, extra, timeout, log_file, json_logs)  # fmt: skip
 
 
 @app.command(
@@ -479,10 +494,12 @@ def validate_command(
     api_key_file: ApiKeyFileOpt = None,
     sandbox: SandboxOpt = False,
     quiet: QuietOpt = False,
+    log_file: LogFileOpt = None,
+    json_logs: JsonLogsOpt = False,
 ) -> None:
     """Check a spreadsheet and plan its import without sending anything (import --dry-run)."""
     _import(source, mapping, sheet, region, match, True, report_dir, api_url, api_key_file,
-            sandbox, quiet)  # fmt: skip
+            sandbox, quiet, log_file=log_file, json_logs=json_logs)  # fmt: skip
 
 
 @app.command(
@@ -619,6 +636,8 @@ def _import(
     fresh: bool = False,
     extra: dict[str, Any] | None = None,
     timeout: float | None = None,
+    log_file: Path | None = None,
+    json_logs: bool = False,
 ) -> None:
     from .errors import ApiError, BulkSyncError, ConfigError, InputError, Interrupted
     from .importer import ImportOptions, import_file
@@ -634,14 +653,19 @@ def _import(
         source, mapping, sheet, region, match_keys, dry_run, report_dir,
         state_dir=state_dir, fresh=fresh, should_stop=stop.requested, **(extra or {}),
     )  # fmt: skip
-    progress = _ProgressView(quiet)
+    log = _Log(quiet, log_file, json_logs)
+    progress = _ProgressView(quiet, log)
     try:
         with (
             stop,
             _connected(api_url, api_key_file, sandbox, timeout, offline_ok=dry_run) as client,
             progress,
         ):
-            result = import_file(options, client, on_progress=progress.update)
+            client.on_wait, client.on_tick = progress.waiting, progress.tick
+            result = import_file(
+                options, client, on_progress=progress.update, on_start=progress.start
+            )
+        progress.end(result)
     except (InputError, ConfigError) as exc:
         raise _fail(str(exc)) from None
     except Locked as exc:
@@ -652,6 +676,8 @@ def _import(
         raise _fail("stopped at once, before anything was sent", code=3) from None
     except BulkSyncError as exc:  # pragma: no cover - every subclass is handled above
         raise _fail(str(exc)) from None
+    finally:
+        log.close()
     _print_result(result, quiet)
     if result.exception is not None and _DEBUG[0]:
         raise result.exception
@@ -820,17 +846,53 @@ class _StopOnSignal:
             signal.signal(signum, handler)
 
 
-class _ProgressView:
-    """A progress bar on a terminal; a plain line every 10 s under cron; nothing if quiet."""
+class _Log:
+    """Dated log lines: on stderr when not on a terminal (cron), and in `--log-file`;
+    one JSON object a line with `--json-logs`. Times are ISO 8601 with the UTC offset."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, log_file: Path | None = None, json_lines: bool = False):
+        self._json = json_lines
+        self._stderr = not quiet and not err.is_terminal
+        try:
+            self._file = log_file.open("a", encoding="utf-8") if log_file else None
+        except OSError as exc:
+            raise _fail(f"--log-file {log_file}: {exc.strerror or exc}") from None
+
+    def line(self, event: str, message: str, **fields: Any) -> None:
+        if self._json:
+            text = json.dumps({"time": _now(), "event": event, "message": message, **fields})
+        else:
+            text = f"{_now()} {message}"
+        if self._stderr:
+            err.print(text, markup=False, highlight=False)
+        if self._file is not None:
+            self._file.write(text + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+class _ProgressView:
+    """A progress bar on a terminal (rows, rows/s, counts, a rate-limit wait counting
+    down, the time left); under cron a start line, a line every 10 s and at each wait
+    longer than 10 s, and an end line; nothing on screen if quiet."""
+
+    EVERY_S = 10.0
+
+    def __init__(self, quiet: bool, log: _Log) -> None:
         self._quiet = quiet
+        self._log = log
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         self._last_line = 0.0
+        self._started = time.monotonic()
+        self._last: ImportProgress | None = None
+        self._wait: tuple[str, float] | None = None  # rate class, monotonic deadline
 
     def __enter__(self) -> _ProgressView:
-        self._last_line = time.monotonic()
+        self._last_line = self._started = time.monotonic()
         if not self._quiet and err.is_terminal:
             self._bar = Progress(
                 SpinnerColumn(),
@@ -838,29 +900,72 @@ class _ProgressView:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
+                TimeRemainingColumn(),
                 console=err,
                 transient=True,
                 auto_refresh=False,  # no refresh thread: workers can then be forked
             )
             self._bar.start()
-            self._task = self._bar.add_task("rows", total=None)
+            self._task = self._bar.add_task("reading", total=None)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
 
+    def start(self, info: dict[str, Any]) -> None:
+        settled = info["rows_known"]
+        known = f", {settled} rows settled by an earlier run" if settled else ""
+        rows = f" ({info['rows']} rows)" if info.get("rows") else ""
+        self._log.line(
+            "start",
+            f"{info['mode']}: {info['source']}{rows} into {info['host']}; match "
+            f"{' or '.join(info['match'])}; {info['job']} job{known}",
+            **info,
+        )
+
     def update(self, p: ImportProgress) -> None:
-        detail = f"created {p.created}, duplicates {p.duplicates}, rejected {p.rejected}"
+        self._last, self._wait = p, None
+        self._show()
+
+    def waiting(self, rate_class: str, seconds: float) -> None:
+        self._wait = (rate_class, time.monotonic() + seconds)
+        if seconds > self.EVERY_S:
+            self._log.line("wait", f"waiting {seconds:.0f} s for echowin's {rate_class} rate "
+                           "limit", rate_class=rate_class, seconds=round(seconds, 1))  # fmt: skip
+        self._show()
+
+    def tick(self) -> None:
+        self._show()
+
+    def end(self, result: ImportResult) -> None:
+        c = result.counts
+        what = ", ".join(f"{k} {c[k]}" for k in ("created", "updated", "unchanged", "duplicates",
+                                                  "rejected", "skipped") if c[k])  # fmt: skip
+        if result.error:
+            self._log.line("end", f"stopped after {c['rows']} rows: {result.error}",
+                           exit_code=result.exit_code, **c)  # fmt: skip
+        else:
+            self._log.line("end", f"finished {c['rows']} rows: {what or 'nothing to do'}",
+                           exit_code=result.exit_code, **c)  # fmt: skip
+
+    def _show(self) -> None:
+        p = self._last
+        rows = p.rows if p else 0
+        detail = f"created {p.created}, rejected {p.rejected}" if p else "reading"
+        elapsed = max(time.monotonic() - self._started, 1e-9)
+        waiting = ""
+        if self._wait is not None and (left := self._wait[1] - time.monotonic()) > 0.5:
+            waiting = f"; waiting {left:.0f} s for the {self._wait[0]} rate limit"
         if self._bar is not None and self._task is not None:
-            self._bar.update(
-                self._task, completed=p.rows, total=p.total, description=f"rows ({detail})"
-            )
+            description = f"{rows / elapsed:.0f} rows/s, {detail}{waiting}"
+            self._bar.update(self._task, completed=rows, total=p.total if p else None,
+                             description=description)  # fmt: skip
             self._bar.refresh()
-        elif not self._quiet and time.monotonic() - self._last_line >= 10:
+        elif time.monotonic() - self._last_line >= self.EVERY_S:
             self._last_line = time.monotonic()
-            of = f" of {p.total}" if p.total else ""
-            err.print(f"{time.strftime('%H:%M:%S')} rows {p.rows}{of}: {detail}")
+            of = f" of {p.total}" if p and p.total else ""
+            self._log.line("progress", f"rows {rows}{of}: {detail}{waiting}", rows=rows)
 
 
 def _print_result(result: ImportResult, quiet: bool) -> None:

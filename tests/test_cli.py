@@ -336,3 +336,19 @@ def test_help_shows_examples_environment_variables_and_no_bool_placeholders(
             assert f"[env: {name}" in text or f"env: {name}" in text, name
     if command in (["import"], ["validate"]):
         assert "[env: BULK_SYNC_REGION; default US]" in text
+
+
+def test_cron_gets_dated_start_and_end_lines_and_json_logs_in_a_file(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("Phone\n2125550100\nnope\n")
+    code, output = run_cli(["import", "in.csv", "--sandbox", "--log-file", "run.log"], tmp_path)
+    assert code == 1, output
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
+    assert re.search(stamp + r" create: .*in\.csv into http://127\.0\.0\.1:\d+; match number; "
+                     r"new job", output), output  # fmt: skip
+    assert re.search(stamp + r" finished 2 rows: created 1, rejected 1", output), output
+    assert len((tmp_path / "run.log").read_text().splitlines()) == 2
+    code, output = run_cli(["validate", "in.csv", "--json-logs", "--log-file", "j.log"], tmp_path)
+    start, end = (json.loads(line) for line in (tmp_path / "j.log").read_text().splitlines())
+    assert start["event"] == "start" and start["mode"] == "dry run" and start["host"] == "offline"
+    assert end["event"] == "end" and end["rejected"] == 1 and end["exit_code"] == 1
+    assert re.fullmatch(stamp, start["time"])

@@ -66,7 +66,11 @@ class EchowinClient:
         self.stats = ClientStats()
         self.should_stop: Callable[[], bool] = lambda: False  # checked during every wait
         self.on_retry: Callable[[str], None] | None = None  # hears of each retry
-        self.pacer = Pacer(limits, sleep=self._sleep) if limits is not None else None
+        self.on_wait: Callable[[str, float], None] | None = None  # a rate-limit wait begins
+        self.on_tick: Callable[[], None] | None = None  # called often during every wait
+        self.pacer = (
+            Pacer(limits, sleep=self._sleep, on_wait=self._waiting) if limits is not None else None
+        )
         self._host = httpx.URL(settings.url).host or settings.url
         self._http = httpx.Client(
             base_url=settings.url,
@@ -100,6 +104,10 @@ class EchowinClient:
         finally:
             self.should_stop = before
 
+    def _waiting(self, rate_class: RateClass, seconds: float) -> None:
+        if self.on_wait is not None:
+            self.on_wait(rate_class.value, seconds)
+
     def _sleep(self, seconds: float) -> None:
         """Wait for the rate limit or a retry; a stop request ends the wait at once,
         before anything more is sent."""
@@ -107,6 +115,8 @@ class EchowinClient:
         while (left := deadline - time.monotonic()) > 0:
             if self.should_stop():
                 raise Interrupted("stopped while waiting to send; nothing more was sent")
+            if self.on_tick is not None:
+                self.on_tick()
             time.sleep(min(left, 0.1))
 
     def __exit__(self, *exc: object) -> None:

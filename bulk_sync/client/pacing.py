@@ -50,8 +50,10 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[RateClass, float], None] | None = None,
     ) -> None:
         self._clock, self._wall, self._sleep = clock, wall, sleep
+        self._on_wait = on_wait  # told of each wait before it starts (progress, logs)
         self._lock = threading.Lock()
         now = clock()
         per_class = {
@@ -76,6 +78,8 @@ class Pacer:
                     bucket.tokens -= 1
                     bucket.in_flight += 1
                     return waited
+            if self._on_wait is not None:
+                self._on_wait(rate_class, wait)
             self._sleep(wait)
             waited += wait
 

@@ -152,6 +152,15 @@ class Job:
         )
         return {row: RowOutcome(status, cid, error) for row, status, cid, error in found}
 
+    def known_rows(self) -> int:
+        """Rows an earlier run of this job settled as created: not sent again."""
+        marks = ", ".join("?" * len(SETTLED))
+        (count,) = self._db.execute(
+            f"SELECT count(*) FROM rows WHERE job = ? AND status IN ({marks})",
+            (self.id, *sorted(SETTLED)),
+        ).fetchone()
+        return int(count)
+
     def unsettled(self) -> Iterator[SentBatch]:
         """Batches sent (or about to be) whose outcome was never recorded, oldest first."""
         batches = self._db.execute(

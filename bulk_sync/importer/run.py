@@ -137,9 +137,11 @@ def import_file(
     *,
     env: EnvMapping[str, str] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    on_start: Callable[[dict[str, Any]], None] | None = None,
 ) -> ImportResult:
     """Import one file; see the module docstring. Raises InputError before sending
-    anything, Locked when another run holds the state directory."""
+    anything, Locked when another run holds the state directory. `on_start` hears what
+    the run is about to do (file, host, mode, match, new or resumed job, rows known)."""
     env = os.environ if env is None else env
     _check(options)
     count = _workers(options)
@@ -151,7 +153,9 @@ def import_file(
             stack.enter_context(run_lock(state_dir, command_line()))
             journal = stack.enter_context(Journal(state_dir))
         workers = stack.enter_context(Workers(count)) if count > 1 else None
-        return _import(options, client, env, on_progress, workers, journal, state_dir, stack)
+        return _import(
+            options, client, env, on_progress, workers, journal, state_dir, stack, on_start
+        )
 
 
 def _check(options: ImportOptions) -> None:
@@ -173,6 +177,7 @@ def _import(
     journal: Journal | None,
     state_dir: Path,
     stack: contextlib.ExitStack,
+    on_start: Callable[[dict[str, Any]], None] | None = None,
 ) -> ImportResult:
     started = time.monotonic()
     mapping = load_mapping(options.mapping) if options.mapping else None
@@ -254,6 +259,17 @@ def _import(
             index if lookup_plan.kind != "none" else None,
         ),
     )
+    if on_start is not None:
+        on_start({
+            "source": str(source.path.resolve()),
+            "host": client.settings.url if client.settings.account != OFFLINE else "offline",
+            "mode": "dry run" if options.dry_run else options.mode,
+            "match": list(mapping.match),
+            "job": "resumed" if resumed else "new",
+            "rows_known": job.known_rows() if job is not None and resumed else 0,
+            "rows": source.total_rows,
+            "lookup": lookup_plan.kind,
+        })  # fmt: skip
     error, exit_code, exception = None, None, None
     try:
         if job is not None:
