@@ -150,9 +150,11 @@ class EchowinClient:
         sort_order: str = "asc",
         stop: Callable[[m.Contact], bool] | None = None,
         seen: MutableSet[str] | None = None,
+        read_ahead: bool = False,
     ) -> ContactPager:
         """Every contact, 100 a page, each once (oldest first by default; `sort_order="desc"`
-        with a `stop` rule reads the newest down to a point)."""
+        with a `stop` rule reads the newest down to a point). `read_ahead` asks for the
+        next page while the caller works on this one (see pagination.py)."""
         return ContactPager(
             lambda page: self.list_contacts(
                 page=page,
@@ -164,6 +166,7 @@ class EchowinClient:
             ),
             stop=stop,
             seen=seen,
+            read_ahead=read_ahead,
         )
 
     def get_contact(self, contact_id: str) -> m.ContactWithContext:
