@@ -1,8 +1,8 @@
 """XLSX written as a stream, row by row: the least of the format a spreadsheet needs.
 
 openpyxl's write-only mode builds a cell object and an XML element for every cell, a
-few microseconds each: at 100,000 contacts that is slower than reading them from
-echowin. Here a row is one string (`row_xml`), made while the pages are read, and
+few microseconds each: at 100,000 contacts that took longer than reading them from a
+server without rate limits. Here a row is one string (`row_xml`), made while the pages are read, and
 a sheet is its rows between a head and a tail written when the columns are known:
 a header bold, frozen and filtered, widths per column. Every cell is an inline
 string (`t="inlineStr"`): text, never a number or a formula, and no table of
