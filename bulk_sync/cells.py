@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 _RUNS = re.compile(r"'*[=+\-@\t\r]")
+_LEADS = frozenset("'=+-@\t\r")  # the first characters _RUNS can match
 _NEUTRALIZED = re.compile(r"'+[=+\-@\t\r]")
 _PLAIN_NUMBER = re.compile(r"\+?[0-9]+|-?[0-9]+(\.[0-9]+)?")
 
@@ -23,6 +24,12 @@ def neutralize(value: str) -> str:
     if _RUNS.match(value) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
+
+
+def neutralize_row(cells: list[str]) -> list[str]:
+    """`neutralize` on each cell; most cells start with none of the marks and are
+    passed over on one look at their first character."""
+    return [neutralize(c) if c[:1] in _LEADS else c for c in cells]
 
 
 def restore(value: str) -> str:

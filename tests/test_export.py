@@ -133,6 +133,64 @@ def test_xlsx_cells_are_text_never_formulas(
     assert sorted(restore(v) for v in first) == sorted(names)
 
 
+TRICKY = [" lead", "trail ", "a & b <c>", "x\ry", "two\nlines", "=1+1", "+1+1", "@x", "12",
+          "007", "-3.5", "TRUE", "Zoë 😀", "\u00a0nbsp\u00a0", 'q "x"', "tab\tin",
+          "'=x"]  # fmt: skip
+
+
+def test_a_many_row_xlsx_reads_back_cell_for_cell_as_the_csv(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    """1,050 contacts, 11 pages: every cell of the XLSX, read back by openpyxl and by
+    calamine (the importer's reader), equals the CSV's; the last contacts bring a
+    custom field no schema names, so that column appears mid-export (the rows before
+    it are padded in the CSV, and have no cell there in the XLSX)."""
+    for start in range(0, 1050, 100):
+        contacts = [
+            {"number": f"+1212555{i:04d}", "firstName": TRICKY[i % len(TRICKY)],
+             "lastName": TRICKY[(i * 7) % len(TRICKY)], "tagNames": ["VIP", "a & b"][: i % 3],
+             "customFields": {"company": TRICKY[(i * 3) % len(TRICKY)], "budget": i * 2.5,
+                              **({"legacy_id": f" L{i}"} if i >= 1000 else {})}}
+            for i in range(start, min(start + 100, 1050))
+        ]  # fmt: skip
+        response = team.http.post("/api/v1/contacts/bulk", json={"contacts": contacts})
+        assert response.json()["summary"]["created"] == len(contacts), response.text
+    assert export_contacts(ExportOptions(tmp_path / "all.csv"), client).verified
+    result = export_contacts(ExportOptions(tmp_path / "all.xlsx"), client)
+    assert result.verified and result.rows == 1050
+    with (tmp_path / "all.csv").open(encoding="utf-8-sig", newline="") as handle:
+        expected = list(csv.reader(handle))
+    columns = expected[0]
+    assert columns[-1] == "legacy_id" and {len(row) for row in expected} == {len(columns)}
+    assert sum(row[-1] != "" for row in expected[1:]) == 50
+
+    book = load_workbook(tmp_path / "all.xlsx")
+    sheet = book["Contacts"]
+    rows = list(sheet.iter_rows())
+    assert [[c.value or "" for c in r] + [""] * (len(columns) - len(r)) for r in rows] == expected
+    assert all(c.font.bold for c in rows[0]) and not rows[1][0].font.bold
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:O1051"
+    assert sheet.column_dimensions["A"].width == 38 and sheet.column_dimensions["B"].width == 16
+    assert all(c.data_type == "s" for r in rows for c in r if c.value is not None)
+    book.close()
+
+    import python_calamine
+
+    calamine = python_calamine.CalamineWorkbook.from_path(str(tmp_path / "all.xlsx"))
+    assert calamine.get_sheet_by_name("Contacts").to_python() == expected
+
+
+def test_xlsx_cells_xml_cannot_hold_become_a_replacement_character(tmp_path: Path) -> None:
+    from bulk_sync.exporter.xlsx import Sheet, numbered, write_xlsx
+
+    cells = ["nul\x00bel\x07", "lone \ud800 surrogate", "\ufffe", "ok"]
+    write_xlsx(tmp_path / "t.xlsx", [Sheet("T", ["a", "b", "c", "d"], [9] * 4, numbered([cells]))])
+    book = load_workbook(tmp_path / "t.xlsx")
+    assert [c.value for c in book["T"][2]] == ["nul\ufffdbel\ufffd", "lone \ufffd surrogate",
+                                               "\ufffd", "ok"]  # fmt: skip
+    book.close()
+
+
 def test_keep_deletes_only_older_backups_of_the_pattern(tmp_path: Path) -> None:
     pattern = tmp_path / "contacts-{date}.csv"
     for day in range(1, 6):

@@ -9,12 +9,20 @@ Listing is by offset over a sort that has ties (a bulk of 100 contacts shares on
   sides): a database without a tie-breaker may order a tie differently on every
   query, so a contact of it can slip past that boundary. `reread_ties()` reads
   those pages again, for the contacts not seen yet.
+
+With `read_ahead`, the next page is asked for in a thread while the caller works on
+the one before: the wait for the server then overlaps the caller's work (the GIL is
+released while a socket waits). The pages are still read one at a time and in order,
+and a page past the last one the server announced is never asked for.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator, MutableSet
+import threading
+from abc import abstractmethod
+from collections.abc import Callable, Iterator, MutableSet, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import PaginationError
@@ -45,6 +53,51 @@ class _Forgetful(MutableSet[str]):
 NO_MEMORY: MutableSet[str] = _Forgetful()
 
 
+class PageMemory(MutableSet[str]):
+    """A `seen` set that takes a page's ids in one call (one round trip to disk)."""
+
+    @abstractmethod
+    def add_new(self, ids: Sequence[str]) -> set[str]:
+        """Add `ids`; return those that were not in the set before."""
+
+
+def _add_new(seen: MutableSet[str], ids: Sequence[str]) -> set[str]:
+    """`ids` added to `seen`: those that were not in it before."""
+    if isinstance(seen, PageMemory):
+        return seen.add_new(ids)
+    new = {i for i in ids if i not in seen}
+    for i in new:
+        seen.add(i)
+    return new
+
+
+class _Ahead:
+    """One page being read in a thread; `result()` waits for it (and raises what the
+    read raised). A daemon thread: an interrupted process does not wait for it."""
+
+    def __init__(self, fetch: Callable[[int], ContactPage], page: int) -> None:
+        self.page = page
+        self._result: ContactPage | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(fetch,), name=f"bulk-sync-page-{page}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, fetch: Callable[[int], ContactPage]) -> None:
+        try:
+            self._result = fetch(self.page)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> ContactPage:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
 @dataclass
 class _Tie:
     """Contacts sharing one `createdAt` across a page boundary: the pages they sit on,
@@ -66,8 +119,11 @@ class ContactPager:
     or at the first contact for which `stop` is true (that one is not yielded).
     Refuses a page whose contacts are exactly the previous page's (a server
     ignoring `page` would otherwise loop forever). `seen` keeps the ids yielded
-    (a set by default); a caller that stores contacts idempotently on disk passes
-    `seen=NO_MEMORY` so that memory does not grow with the team.
+    (a set by default; a `PageMemory` takes a page's ids at once), each page's new
+    ids as the page is handed over; a caller that stores contacts idempotently on
+    disk passes `seen=NO_MEMORY` so that memory does not grow with the team.
+    `read_ahead`: see the module docstring (a reader that stops early has then
+    read one page more than it used).
     """
 
     def __init__(
@@ -76,9 +132,11 @@ class ContactPager:
         *,
         stop: Callable[[Contact], bool] | None = None,
         seen: MutableSet[str] | None = None,
+        read_ahead: bool = False,
     ) -> None:
         self._fetch = fetch
         self._stop = stop
+        self._read_ahead = read_ahead
         self.total_count: int | None = None  # as the first page said
         self.last_total_count: int | None = None  # as the latest page said
         self.pages_read = 0
@@ -89,25 +147,41 @@ class ContactPager:
     def __iter__(self) -> Iterator[Contact]:
         page, previous = 1, None
         last: list[Contact] = []
-        while True:
-            result = self._read(page)
-            ids = [c.id for c in result.data]
-            if not ids:
-                return
-            if ids == previous:
-                raise PaginationError(
-                    f"page {page} repeats page {page - 1}", method="GET", path="/api/v1/contacts"
-                )
-            self._note_ties(page, last, result.data)
-            for contact in result.data:
-                if self._stop is not None and self._stop(contact):
+        ahead: _Ahead | None = None
+        try:
+            while True:
+                if ahead is not None:
+                    result, ahead = self._counted(ahead.result()), None
+                else:
+                    result = self._read(page)
+                ids = [c.id for c in result.data]
+                if not ids:
                     return
-                if contact.id not in self.seen:
-                    self.seen.add(contact.id)
-                    yield contact
-            if page >= result.pagination.total_pages:
-                return
-            previous, last, page = ids, result.data, page + 1
+                if ids == previous:
+                    raise PaginationError(
+                        f"page {page} repeats page {page - 1}",
+                        method="GET",
+                        path="/api/v1/contacts",
+                    )
+                more = page < result.pagination.total_pages
+                if more and self._read_ahead:
+                    ahead = _Ahead(self._fetch, page + 1)
+                self._note_ties(page, last, result.data)
+                contacts = result.data
+                if self._stop is not None:
+                    stop = self._stop
+                    cut = next((i for i, c in enumerate(contacts) if stop(c)), None)
+                    if cut is not None:
+                        contacts, more = contacts[:cut], False
+                new = _add_new(self.seen, [c.id for c in contacts])
+                yield from (c for c in contacts if c.id in new)
+                if not more:
+                    return
+                previous, last, page = ids, result.data, page + 1
+        finally:
+            if ahead is not None:  # the caller stopped early: no request left behind
+                with contextlib.suppress(Exception):  # a page nobody will read
+                    self._counted(ahead.result())
 
     def _note_ties(self, page: int, before: list[Contact], now: list[Contact]) -> None:
         """A tie across the boundary between the page `before` and this one."""
@@ -147,7 +221,9 @@ class ContactPager:
         return all(tie.complete for tie in self._ties.values())
 
     def _read(self, page: int) -> ContactPage:
-        result = self._fetch(page)
+        return self._counted(self._fetch(page))
+
+    def _counted(self, result: ContactPage) -> ContactPage:
         self.pages_read += 1
         total = result.pagination.total_count
         if self.total_count is None:

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..cells import neutralize
+from ..cells import neutralize_row
 from ..client import EchowinClient
 from ..errors import NotFound
 from ..files import open_state_db
@@ -86,7 +86,7 @@ class DetailStore:
                 (self._account, kind, contact_id),
             ).fetchone()
             for cells in json.loads(found[0]) if found else []:
-                yield [neutralize(cell) for cell in cells]
+                yield neutralize_row(cells)
 
     def forget(self) -> None:
         """After a verified export: the next one reads afresh."""

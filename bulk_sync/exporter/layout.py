@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..cells import neutralize
+from ..cells import neutralize_row
 from ..client.models import Contact, CustomFieldSchema
 from ..mapping import Mapping, ValueSpec
 
@@ -37,7 +37,8 @@ class Layout:
 
     def row(self, contact: Contact) -> list[str]:
         """The contact's cells, in `columns` order (after adding any new custom key)."""
-        for key in contact.custom_fields:
+        custom = contact.custom_fields
+        for key in custom:
             if key not in self._known:
                 self._known.add(key)
                 self.custom.append(key)
@@ -52,8 +53,8 @@ class Layout:
             TAG_SEPARATOR.join(t.name for t in contact.tags),
             contact.created_at or "",
         ]
-        cells += [_text(contact.custom_fields.get(name)) for name in self.custom]
-        return [neutralize(cell) for cell in cells]
+        cells += [v if type(v) is str else _text(v) for v in map(custom.get, self.custom)]
+        return neutralize_row(cells)
 
 
 def _text(value: Any) -> str:
@@ -108,7 +109,7 @@ class MappedLayout:
         return [name for name, _ in self._cells]
 
     def row(self, contact: Contact) -> list[str]:
-        return [neutralize(read(contact)) for _, read in self._cells]
+        return neutralize_row([read(contact) for _, read in self._cells])
 
 
 def _custom(key: str) -> Callable[[Contact], str]:

@@ -20,7 +20,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, MutableSet
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Mapping as EnvMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import Any
 
 from ..client import EchowinClient
 from ..client.models import Contact
+from ..client.pagination import PageMemory
 from ..errors import ConfigError
 from ..files import (
     PARTIAL,
@@ -111,13 +112,14 @@ def export_contacts(
             else Layout(client.custom_fields())
         )
         start_total = _count(client, options.search, tag_ids)
-        spool, ids = Spool(Path(work) / "rows.csv"), _DiskIds(Path(work) / "ids.sqlite3")
+        spool = Spool(Path(work) / "rows", target.suffix.lower())
+        ids = _DiskIds(Path(work) / "ids.sqlite3")
         pages, verified = 0, False
         reason: str | None = "not read"
         try:
             for _ in range(PASSES):
                 pager = client.iter_contacts(
-                    search=options.search, tag_ids=tag_ids, sort_order="asc", seen=ids
+                    search=options.search, tag_ids=tag_ids, seen=ids, read_ahead=True
                 )
                 for contact in _chain(pager, pager.reread_ties):
                     spool.add(layout.row(contact))
@@ -279,7 +281,7 @@ class _Stopped(Exception):
     """Ctrl-C or SIGTERM asked the export to stop."""
 
 
-class _DiskIds(MutableSet[str]):
+class _DiskIds(PageMemory):
     """The ids written so far, on disk: memory does not grow with the team."""
 
     def __init__(self, path: Path) -> None:
@@ -295,6 +297,16 @@ class _DiskIds(MutableSet[str]):
 
     def add(self, value: str) -> None:
         self._count += self._db.execute("INSERT OR IGNORE INTO ids VALUES (?)", (value,)).rowcount
+
+    def add_new(self, ids: Sequence[str]) -> set[str]:
+        """A page's ids in one statement, which answers with those it added."""
+        if not ids:
+            return set()
+        rows = ",".join(["(?)"] * len(ids))
+        sql = f"INSERT INTO ids VALUES {rows} ON CONFLICT DO NOTHING RETURNING id"
+        new = {i for (i,) in self._db.execute(sql, ids).fetchall()}
+        self._count += len(new)
+        return new
 
     def discard(self, value: str) -> None:
         self._count -= self._db.execute("DELETE FROM ids WHERE id = ?", (value,)).rowcount

@@ -9,7 +9,7 @@ import pytest
 
 from bulk_sync.client import EchowinClient
 from bulk_sync.config import ApiKey, ApiSettings
-from bulk_sync.errors import PaginationError
+from bulk_sync.errors import NotFound, PaginationError
 from tests.conftest import Team
 
 
@@ -70,3 +70,46 @@ def test_under_unstable_ties_the_pager_rereads_split_ties_until_each_is_whole() 
             again = [c.id for c in pager.reread_ties()]
             assert pager.complete
             assert len(first_pass) + len(again) == len(set(first_pass + again)) == 1030
+
+
+def test_reading_ahead_reads_the_same_pages_and_leaves_no_request_behind(
+    client: EchowinClient, team: Team
+) -> None:
+    numbers = [f"+1555{i:07d}" for i in range(250)]
+    for start in range(0, 250, 100):
+        team.http.post(
+            "/api/v1/contacts/bulk",
+            json={"contacts": [{"number": n} for n in numbers[start : start + 100]]},
+        )
+    before = client.stats.requests
+    pager = client.iter_contacts(read_ahead=True)
+    assert [c.number for c in pager] == numbers
+    assert pager.pages_read == 3 and client.stats.requests - before == 3  # none past the end
+
+    before = client.stats.requests
+    early = client.iter_contacts(read_ahead=True)
+    for i, _ in enumerate(early):
+        if i == 5:
+            break  # the loop drops the generator: page 2, asked for meanwhile, is awaited
+    assert early.pages_read == 2 and client.stats.requests - before == 2
+
+
+def test_an_error_reading_ahead_reaches_the_caller_after_the_page_before() -> None:
+    """Unit test of one rule: a mock server that has page 1 and refuses page 2."""
+
+    def pages(request: httpx.Request) -> httpx.Response:
+        if request.url.params["page"] != "1":
+            return httpx.Response(404, json={"error": "Not found"})
+        body = {
+            "data": [{"id": "a"}, {"id": "b"}],
+            "pagination": {"page": 1, "limit": 2, "totalCount": 4, "totalPages": 2},
+        }
+        return httpx.Response(200, json=body)
+
+    settings = ApiSettings("http://127.0.0.1:1", ApiKey("k"))
+    with EchowinClient(settings, limits=None, transport=httpx.MockTransport(pages)) as c:
+        got = []
+        with pytest.raises(NotFound):
+            for contact in c.iter_contacts(read_ahead=True):
+                got.append(contact.id)
+        assert got == ["a", "b"]
