@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import PARTIAL, write_atomically
+from .html_report import Reasons, render
 from .outcomes import STATUSES, RowOutcome
 
 REPORT_COLUMNS = ("_row", "_status", "_contact_id", "_error")  # what a results line adds
@@ -88,17 +89,19 @@ class ReportWriter:
             writer.writerows(preamble)
             writer.writerow([*headers, *extra])
         self._results, self._rejected = self._files
+        self.reasons = Reasons()  # for summary.html
 
     def write(self, resolved: Iterable[tuple[int, str, RowOutcome]]) -> None:
         """Rows whose outcome is known, in row order, each with its `row_lines` line."""
         results, rejected = [], []
         counts = self.counts
-        for _, line, outcome in resolved:
+        for row, line, outcome in resolved:
             counts[outcome.status] += 1
             error = csv_field(outcome.error)
             results.append(f"{line},{outcome.status},{outcome.contact_id},{error}\r\n")
             if outcome.status == "rejected":
                 rejected.append(f"{line},{error}\r\n")
+                self.reasons.add(row, outcome.error)
         self._results.write("".join(results))
         self._rejected.write("".join(rejected))
 
@@ -120,6 +123,13 @@ class ReportWriter:
         return {"rows": sum(counts.values()), **counts, "unconfirmed": self.counts["unconfirmed"]}
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
+        """`summary.json`, and `summary.html` for a person (see html_report)."""
         path = self.directory / "summary.json"
         write_atomically(path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+        files = [
+            name if (self.directory / name).exists() else name + PARTIAL
+            for name in ("results.csv", "rejected.csv")
+        ]
+        page = render(summary, self.reasons, [*files, "summary.json"])
+        write_atomically(self.directory / "summary.html", page)
         return path
