@@ -31,6 +31,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 from rich.text import Text
 
 from . import __version__
@@ -351,6 +352,16 @@ SandboxOpt = Annotated[
         "--sandbox", help="Use a local sandbox in .bulk-sync/sandbox.db instead of echowin."
     ),
 ]
+KeepReportsOpt = Annotated[
+    int,
+    typer.Option(
+        "--keep-reports",
+        metavar="N",
+        min=0,
+        help="Keep the N newest report folders bulk-sync made in ./bulk-sync-reports/ and "
+        "delete older ones (0: keep all; never anything else, never with --report-dir).",
+    ),
+]
 LogFileOpt = Annotated[
     Path | None,
     typer.Option(
@@ -454,6 +465,7 @@ def import_command(
     quiet: QuietOpt = False,
     log_file: LogFileOpt = None,
     json_logs: JsonLogsOpt = False,
+    keep_reports: KeepReportsOpt = 20,
 ) -> None:
     """Import contacts from a spreadsheet; every row gets a status in results.csv.
 
@@ -470,7 +482,7 @@ def import_command(
     """
     extra = {"mode": mode.value, "allow_duplicates": allow_duplicates,
              "overwrite_blanks": overwrite_blanks, "full_compare": full_compare,
-             "refresh_index": refresh_index}  # fmt: skip
+             "refresh_index": refresh_index, "keep_reports": keep_reports}  # fmt: skip
     _import(source, mapping, sheet, region, match, dry_run, report_dir, api_url, api_key_file,
             sandbox, quiet, state_dir, fresh, extra, timeout, log_file, json_logs)  # fmt: skip
 
@@ -496,10 +508,12 @@ def validate_command(
     quiet: QuietOpt = False,
     log_file: LogFileOpt = None,
     json_logs: JsonLogsOpt = False,
+    keep_reports: KeepReportsOpt = 20,
 ) -> None:
     """Check a spreadsheet and plan its import without sending anything (import --dry-run)."""
     _import(source, mapping, sheet, region, match, True, report_dir, api_url, api_key_file,
-            sandbox, quiet, log_file=log_file, json_logs=json_logs)  # fmt: skip
+            sandbox, quiet, extra={"keep_reports": keep_reports}, log_file=log_file,
+            json_logs=json_logs)  # fmt: skip
 
 
 @app.command(
@@ -969,35 +983,58 @@ class _ProgressView:
 
 
 def _print_result(result: ImportResult, quiet: bool) -> None:
-    c = result.counts
+    """The outcome in words that say what this run did, and a table of the counts."""
+    c, s = result.counts, result.summary
+    dry = result.plan is not None
     if result.mapping_yaml and not quiet:
         out.print("No --mapping given; the headers were matched like this (saved as "
-                  f"{result.report_dir / 'mapping-used.yaml'}):")  # fmt: skip
+                  f"{(result.report_dir / 'mapping-used.yaml').resolve()}):")  # fmt: skip
         out.print(result.mapping_yaml.rstrip(), markup=False)
         out.print()
-    if not quiet:
-        for warning in result.warnings:
-            out.print(f"[yellow]warning:[/] {warning}")
-    if result.summary.get("offline"):
+    for warning in result.warnings:  # on stderr, quiet or not: cron mails them
+        err.print(Text.assemble(("warning:", "yellow"), " ", warning))
+    if s.get("offline"):
         out.print("No API key: the file was checked by its own rules only (the team's custom "
                   "fields, tags and boards were not read)")  # fmt: skip
-    verb = "Checked" if result.plan is not None else "Imported"
-    out.print(f"{verb} {result.source}: {c['rows']} rows")
-    parts = [f"{k} {c[k]}" for k in ("created", "updated", "unchanged", "duplicates",
-                                      "rejected", "skipped") if c[k]]  # fmt: skip
-    out.print("  " + (", ".join(parts) or "nothing to do"))
+    rows = _n(c["rows"], "row")
+    if dry:
+        out.print(f"Checked {result.source}: {rows}")
+    elif result.error:
+        out.print(f"Stopped {result.source} after {rows} (the rest were not reached)")
+    else:
+        out.print(f"Imported {result.source}: {rows}")
+    earlier = int(s.get("confirmed_earlier") or 0)
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2))
+    lines = [
+        ("created now", c["created"] - earlier),
+        ("created by an earlier run of this job (not sent again)", earlier),
+        ("updated", c["updated"]),
+        ("unchanged (nothing sent)", c["unchanged"]),
+        ("duplicates within the file", c["duplicates"]),
+        ("rejected (see rejected.csv)", c["rejected"]),
+        ("would be sent" if dry else "skipped (already in echowin, or not found)", c["skipped"]),
+    ]
+    for label, count in lines:
+        if count:
+            table.add_row(f"  {count}", label)
+    if table.row_count:
+        out.print(table)
+    else:
+        out.print("  nothing to do")
     if result.plan is not None:
         plan = result.plan
         up_to = ""
         if plan.lookup is not None:
-            if not result.summary.get("offline"):  # no team was looked at
+            if not s.get("offline"):  # no team was looked at
                 out.print(f"  finding rows already in echowin: {plan.lookup.describe()}")
             up_to = "" if plan.lookup.kind == "none" else "up to "  # less what echowin has
         calls = ", ".join(f"{n} {k.upper()}" for k, n in plan.calls.items() if n)
-        tags = f"; {len(plan.tags_to_create)} new tags" if plan.tags_to_create else ""
+        tags = f" and {_n(len(plan.tags_to_create), 'new tag')}" if plan.tags_to_create else ""
+        took = _duration(plan.minimum_s)
         out.print(
-            f"  a real run would create {up_to}{plan.contacts} contacts{tags} in {calls} requests,"
-            f" taking at least {_duration(plan.minimum_s)} under echowin's rate limits"
+            f"  a real run would create {up_to}{_n(plan.contacts, 'contact')}{tags} in {calls} "
+            f"requests, taking {'at least ' + took if plan.minimum_s >= 60 else 'under a minute'}"
+            " at echowin's rate limits"
         )
     if c.get("unconfirmed"):
         err.print(
@@ -1005,25 +1042,25 @@ def _print_result(result: ImportResult, quiet: bool) -> None:
             " to a contact (echowin counted them created): look them up; they are 'unconfirmed'"
             " in results.csv, and never sent again"
         )
-    s = result.summary
     out.print(
-        f"  {s['requests']} requests, {s['retries']} retries, "
+        f"  {_n(s['requests'], 'request')}, {_n(s['retries'], 'retry', 'retries')}, "
         f"{s['rate_limit_wait_s']:.1f} s waiting for rate limits, {s['duration_s']:.1f} s in all"
     )
-    out.print(f"  reports: {result.report_dir}/ (results.csv, rejected.csv, summary.json)")
+    names = "summary.html, results.csv, rejected.csv" + (", partial" if result.error else "")
+    out.print(f"  reports: {result.report_dir.resolve()}/ ({names})")
     if result.error:
-        err.print(f"[bold red]error:[/] the run stopped: {result.error}")
+        _error(f"the run stopped: {result.error}")
         if result.sent_anything:
             err.print("  re-run the same command to resume: rows already created are not sent")
         elif result.plan is None and result.exit_code == 3:
             err.print("  nothing was sent: run the same command again")
         if result.exception is not None and not _DEBUG[0]:
             err.print("  (add --debug, as in `bulk-sync --debug import ...`, for the details)")
-    elif result.summary.get("confirmed_earlier"):
-        out.print(
-            f"  {result.summary['confirmed_earlier']} rows were created by an earlier run of"
-            " this job (from the journal), and not sent again"
-        )
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    """`1 row`, `2 rows`."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 def _duration(seconds: float) -> str:

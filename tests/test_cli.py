@@ -135,9 +135,12 @@ def test_the_readme_quick_start_import_runs(tmp_path: Path) -> None:
          "--sandbox"], tmp_path,
     )  # fmt: skip
     assert code == 1, output  # the sample holds rows that must be rejected
-    assert re.search(r"created \d{3}, duplicates \d+, rejected \d+", output), output
+    assert re.search(r"finished 295 rows: created \d{3}, duplicates \d+, rejected \d+", output)
+    assert re.search(r"223 +created now", output), output
     (reports,) = (tmp_path / "bulk-sync-reports").iterdir()
-    assert {p.name for p in reports.iterdir()} == {"results.csv", "rejected.csv", "summary.json"}
+    assert reports.name.endswith("-import") and str(reports.resolve()) in output
+    assert {p.name for p in reports.iterdir()} == {"results.csv", "rejected.csv", "summary.json",
+                                                   "summary.html"}  # fmt: skip
     assert (tmp_path / ".bulk-sync" / "sandbox.db").is_file()
 
 
@@ -148,9 +151,11 @@ def test_validate_sends_nothing_and_prints_the_plan(tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 1
     assert re.search(
-        r"a real run would create up to \d+ contacts; 4 new tags in \d+ GET, 4 WRITE, 3 BULK",
-        output,
-    )
+        r"a real run would create up to \d+ contacts and 4 new tags in \d+ GET, 4 WRITE, 3 BULK "
+        r"requests, taking under a minute",
+        output.replace("\n", " "),
+    ), output
+    assert re.search(r"223 +would be sent", output), output
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["dry_run"] is True and summary["created"] == 0
 

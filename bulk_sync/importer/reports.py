@@ -12,6 +12,8 @@ import datetime as dt
 import io
 import json
 import os
+import re
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,15 +33,37 @@ SUMMARY_COUNTS = {  # summary key -> status
 }
 
 
-def default_report_dir(now: dt.datetime | None = None) -> Path:
-    """`./bulk-sync-reports/<UTC timestamp>-import/`, made unique if a run shares the second."""
+REPORTS_HOME = Path("bulk-sync-reports")
+_REPORT_NAME = re.compile(r"^\d{8}T\d{6}Z-(import|validate)(-\d+)?$")
+
+
+def default_report_dir(now: dt.datetime | None = None, *, kind: str = "import") -> Path:
+    """`./bulk-sync-reports/<UTC timestamp>-import/` (`-validate/` for a dry run), made
+    unique if a run shares the second."""
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
-    base = Path("bulk-sync-reports") / f"{stamp}-import"
+    base = REPORTS_HOME / f"{stamp}-{kind}"
     path, n = base, 1
     while path.exists():
         n += 1
         path = base.with_name(f"{base.name}-{n}")
     return path
+
+
+def prune_reports(keep: int, home: Path = REPORTS_HOME, *, spare: Path | None = None) -> list[Path]:
+    """Delete all but the `keep` newest report folders bulk-sync made in `home`: those
+    named as `default_report_dir` names them and holding a summary.json; never `spare`
+    (this run's), never anything else. Returns the folders deleted."""
+    if keep < 1 or not home.is_dir():
+        return []
+    ours = sorted(
+        (p for p in home.iterdir() if p.is_dir() and _REPORT_NAME.match(p.name)
+         and (p / "summary.json").is_file() and p != spare),
+        key=lambda p: p.name,
+    )  # fmt: skip
+    doomed = ours[: max(0, len(ours) - (keep - (spare is not None)))]
+    for folder in doomed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return doomed
 
 
 def row_lines(rows: list[list[str]], numbers: list[int]) -> list[str]:

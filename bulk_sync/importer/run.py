@@ -44,7 +44,7 @@ from .prepare import (
     prepared_chunks,
 )
 from .push import BATCH_SIZE, Pusher, TagResolver
-from .reports import REPORT_COLUMNS, ReportWriter, default_report_dir
+from .reports import REPORT_COLUMNS, ReportWriter, default_report_dir, prune_reports
 from .rows import Identity, Progress, RowRun
 from .team import INDEX_NAME, TeamIndex
 from .update import Updater, UpdateRules
@@ -66,6 +66,7 @@ class ImportOptions:
     fresh: bool = False  # forget what the journal knows of this file, mapping and team
     mode: str = "create"  # create, upsert, update: see the contract's "Import modes"
     allow_duplicates: bool = False  # create every row: no lookup of existing contacts
+    keep_reports: int = 20  # default report folders kept (bulk-sync's own; 0: all)
     overwrite_blanks: bool = False  # on update, an empty cell clears the stored value
     full_compare: bool = False  # read the team whole and compare field by field
     refresh_index: bool = False  # read the team whole into its index
@@ -234,7 +235,9 @@ def _import(
         options.full_compare,
     )
 
-    report_dir = options.report_dir or default_report_dir()
+    report_dir = options.report_dir or default_report_dir(
+        kind="validate" if options.dry_run else "import"
+    )
     try:
         writer = ReportWriter(report_dir, source.headers, source.preamble)
     except OSError as exc:
@@ -324,6 +327,8 @@ def _import(
         result.summary["resumed_job_of"] = job.created_at if resumed else None
         result.summary["confirmed_earlier"] = run.confirmed_earlier
     writer.write_summary(result.summary)
+    if options.report_dir is None:  # only the folders it names itself, in their home
+        prune_reports(options.keep_reports, spare=report_dir)
     return result
 
 

@@ -64,3 +64,22 @@ def test_reports_are_what_the_csv_module_writes(
     assert rejected == "\ufeff" + expected_rejected.getvalue()
     read_back = list(csv.reader(io.StringIO(results.lstrip("\ufeff"), newline="")))
     assert [r[:width] for r in read_back[2:]] == cells
+
+
+def test_only_bulk_syncs_own_oldest_report_folders_are_pruned(tmp_path: Path) -> None:
+    from bulk_sync.importer.reports import prune_reports
+
+    home = tmp_path / "bulk-sync-reports"
+    names = [f"20260101T0000{i:02d}Z-import" for i in range(5)] + ["20260101T000010Z-validate-2"]
+    for name in names:
+        (home / name).mkdir(parents=True)
+        (home / name / "summary.json").write_text("{}")
+    (home / "20260101T000000Z-import-mine").mkdir()  # not a name bulk-sync gives
+    (home / "20250101T000000Z-import").mkdir()  # no summary.json: not a report
+    (home / "notes.txt").write_text("keep me")
+    this_run = home / names[1]
+    gone = prune_reports(3, home, spare=this_run)  # this run's, and the two newest others
+    assert sorted(p.name for p in gone) == [names[0], names[2], names[3]]
+    left = sorted(p.name for p in home.iterdir())
+    assert left == sorted(["20250101T000000Z-import", "20260101T000000Z-import-mine",
+                           "notes.txt", names[1], names[4], names[5]])  # fmt: skip
