@@ -26,9 +26,9 @@ INVOCATIONS = sorted({
 def test_quick_start_is_two_commands_install_and_import_then_pytest() -> None:
     quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     blocks = [b.strip() for b in re.findall(r"```sh\n(.*?)```", quick, flags=re.S)]
-    assert blocks[0] == (
-        "pip install -e '.[dev]' && "
-        "bulk-sync import samples/leads.xlsx --mapping mappings/leads.yaml --sandbox"
+    assert (
+        blocks[0]
+        == "pip install . && bulk-sync import samples/leads.xlsx --mapping leads --sandbox"
     )
     assert blocks[-1] == "pytest"
 
