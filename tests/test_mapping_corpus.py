@@ -35,7 +35,7 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "unclosed-regex.yaml": (2, "line 6: customFields.code.transform: regex '(\\\\d+' does not"),
     "backreference-regex.yaml": (2, "line 6: customFields.code.transform: regex '(a)\\\\1' uses a"),
     "lookbehind-regex.yaml": (2, "line 5: fields.firstName.transform: regex '(?<=x)a' uses a look"),
-    "catastrophic-regex.yaml": (0, "a real run would create up to 1 contacts"),
+    "catastrophic-regex.yaml": (0, "a real run would create up to 1 contact in"),
     "a-list.yaml": (2, "line 1: a mapping is a YAML object with `fields:` in it"),
     "a-scalar.yaml": (2, "line 1: a mapping is a YAML object with `fields:` in it"),
     "empty.yaml": (2, "the mapping is empty: it needs at least `fields: {number: COLUMN}`"),
