@@ -69,3 +69,13 @@ def test_every_import_flag_the_readme_names_exists() -> None:
     flags = {opt for param in command.params for opt in param.opts}
     named = set(re.findall(r"`(--[a-z][a-z-]+)", README.split("## Exporting a backup")[0]))
     assert named and named <= flags, named - flags
+
+
+def test_the_readme_mapping_reference_is_a_mapping_the_loader_takes() -> None:
+    from bulk_sync.mapping import parse_mapping
+
+    section = README.split("### The mapping file, key by key", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    mapping = parse_mapping(example)
+    assert mapping.fields.number is not None and mapping.fields.number.region_column == "Country"
+    assert mapping.board_ids is not None and mapping.note is not None
