@@ -231,19 +231,15 @@ def test_a_full_disk_mid_import_leaves_no_report_under_its_final_name(
     assert (reports / "results.csv.partial").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 (lead: importer/run.py and cli.py failure handling): an OSError mid-run "
-    "shows a traceback, exits 1 and writes no summary.json",
-)
-def test_a_full_disk_mid_import_is_one_sentence_exit_3_and_a_summary(
+def test_a_full_disk_mid_import_is_one_error_exit_3_and_a_summary(
     full_disk_import: tuple[subprocess.CompletedProcess[str], Path, int],
 ) -> None:
     run, reports, _ = full_disk_import
     assert run.returncode == 3, run.stderr
-    assert "re-run the same command to resume" in one_sentence(run.stderr)
+    assert "results.csv.partial" in one_sentence(run.stderr)  # which file could not grow
+    assert "re-run the same command to resume" in run.stderr
     summary = json.loads((reports / "summary.json").read_text())
-    assert summary["finished"] is False and summary["error"]
+    assert summary["finished"] is False and "File too large" in summary["error"]
 
 
 @pytest.fixture(scope="module")

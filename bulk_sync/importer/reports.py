@@ -157,16 +157,22 @@ class ReportWriter:
             if outcome.status == "rejected":
                 rejected.append(f"{line},{error}\r\n")
                 self.reasons.add(row, outcome.error)
+        handle = self._results
         try:
             self._results.write("".join(results))
+            handle = self._rejected
             self._rejected.write("".join(rejected))
+        except OSError as exc:  # a full disk: said with the file's name
+            self._broken = True
+            raise OSError(exc.errno, exc.strerror or str(exc), handle.name) from exc
         except BaseException:
             self._broken = True
             raise
 
     def close(self, *, finished: bool) -> None:
         """Close both files; only a finished run's files take their final names, and only
-        when every line reached the disk (else OSError, the files left `.partial`)."""
+        when every line reached the disk: else OSError, the files left `.partial` (a run
+        that failed already is not failed again: its files simply stay `.partial`)."""
         failed: OSError | None = None
         for handle in self._files:
             try:
@@ -179,7 +185,8 @@ class ReportWriter:
                     handle.close()
         if failed is not None:
             self._broken = True
-            raise failed
+            if finished:
+                raise failed
         if finished and not self._broken:
             for handle in self._files:
                 partial = Path(handle.name)
