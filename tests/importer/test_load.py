@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -142,13 +143,20 @@ def _run_at_once(
         }
         for i, attempt, source, team in runs
     ]
-    launched = subprocess.run(
+    with subprocess.Popen(
         [sys.executable, "-m", "tests.importer.forked_cli"],
-        input=json.dumps(jobs), capture_output=True, text=True, cwd=ROOT, timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    assert launched.returncode == 0, launched.stderr
-    codes: list[int] = json.loads(launched.stdout)
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,  # the runs with it: a hung one is killed with the group
+    ) as launched:  # fmt: skip
+        try:
+            out, errors = launched.communicate(json.dumps(jobs), timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(launched.pid, signal.SIGKILL)
+            launched.communicate()
+            raise
+    assert launched.returncode == 0, errors
+    codes: list[int] = json.loads(out)
     return codes
 
 
