@@ -820,7 +820,11 @@ def export_command(
     except ApiError as exc:
         raise _fail(f"{exc}; run the export again", code=3) from None
     except OSError as exc:
-        raise _fail(f"cannot write {output}: {exc.strerror or exc}", code=3) from None
+        raise _fail(
+            f"cannot write {exc.filename or output} ({exc.strerror or exc}); free some space "
+            "or write elsewhere, then run the export again",
+            code=3,
+        ) from None
     path = result.path.resolve()
     if result.verified:
         out.print(f"Exported {result.rows} contacts in {result.pages} pages, "

@@ -24,13 +24,18 @@ _PLACEHOLDERS = {"{date}": ("%Y-%m-%d", r"\d{4}-\d{2}-\d{2}"),
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """`path` holds either its old content or all of `text`, never a part of it."""
+    """`path` holds either its old content or all of `text`, never a part of it; a write
+    that fails (a full disk) leaves neither a part nor its `.partial` behind."""
     partial = partial_path(path)
-    with partial.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def partial_path(path: Path) -> Path:
@@ -110,12 +115,20 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def private_dir(path: Path) -> None:
+    """Make `path` and its missing parents; a directory made here is its owner's alone
+    (0700: the state directory holds contacts). One that exists is left as it is."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def open_state_db(path: Path, schema: str, *, what: str, durable: bool) -> sqlite3.Connection:
     """A SQLite file of the state directory, in WAL mode, its schema made; `durable`: every
     commit is on disk when it returns (a journal), else a crash may lose the last one (a
-    cache). One sentence (ConfigError) when it cannot be used."""
+    cache). The file is made readable by its owner only (SQLite gives its -wal and -shm
+    files the same mode). One sentence (ConfigError) when it cannot be used."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         db = sqlite3.connect(path, isolation_level=None)  # transactions by hand
         db.execute("PRAGMA journal_mode = WAL")
         db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")

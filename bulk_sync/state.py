@@ -21,7 +21,7 @@ import filelock
 import platformdirs
 
 from .errors import BulkSyncError, ConfigError
-from .files import write_atomically
+from .files import private_dir, write_atomically
 
 ENV_STATE_DIR = "BULK_SYNC_STATE_DIR"
 LOCK_NAME = "run.lock"
@@ -45,9 +45,9 @@ def resolve_state_dir(flag: Path | None, env: Mapping[str, str]) -> Path:
 def run_lock(state_dir: Path, command: str) -> Iterator[None]:
     """Hold the state directory for this run, or raise Locked naming who holds it
     (ConfigError when the directory cannot be made or written)."""
-    lock = filelock.FileLock(state_dir / LOCK_NAME, blocking=False)
+    lock = filelock.FileLock(state_dir / LOCK_NAME, mode=0o600, blocking=False)
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(state_dir)
         lock.acquire()
     except filelock.Timeout:
         raise Locked(

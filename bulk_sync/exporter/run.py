@@ -15,6 +15,7 @@ twice), up to `PASSES` times. A file that cannot be shown complete keeps its
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import sqlite3
@@ -43,9 +44,10 @@ from ..mapping import load_mapping
 from ..state import resolve_state_dir
 from .details import COLUMNS, SHEETS, DetailStore, fetch
 from .layout import Layout, MappedLayout
-from .writers import Spool, write_output
+from .writers import Spool, sibling_path, write_output
 
 PASSES = 3
+_WRITE_ERRORS = (OSError, sqlite3.Error)  # a file, or the SQLite files beside it
 SUFFIXES = (".csv", ".xlsx")
 
 
@@ -94,11 +96,35 @@ def export_contacts(
 ) -> ExportResult:
     """Export the team; see the module docstring. Raises ConfigError or MappingError
     (nothing read yet) for an OUTPUT that cannot be written, an unknown tag or a bad
-    mapping."""
-    started, started_at = time.monotonic(), _now()
-    env = os.environ if env is None else env
+    mapping; OSError when a file cannot be written on the way (a full disk), leaving
+    no part of OUTPUT behind."""
     target = dated(options.output)
     _check_target(target)
+    try:
+        return _export(options, client, target, on_progress, env)
+    except _WRITE_ERRORS as exc:  # a full disk, say
+        partial = partial_path(target)
+        for stale in [partial, *(sibling_path(partial, SHEETS[k]) for k in options.include)]:
+            stale.unlink(missing_ok=True)  # a part of a file is no backup
+        raise _not_written(exc, target) from None
+
+
+def _not_written(exc: BaseException, target: Path) -> OSError:
+    """A local write that failed, as the OSError the CLI shows in one sentence."""
+    if isinstance(exc, OSError):
+        return OSError(exc.errno, exc.strerror or str(exc), exc.filename or str(target))
+    return OSError(errno.EIO, f"the disk may be full: {exc}", str(target))
+
+
+def _export(
+    options: ExportOptions,
+    client: EchowinClient,
+    target: Path,
+    on_progress: Callable[[ExportProgress], None] | None,
+    env: EnvMapping[str, str] | None,
+) -> ExportResult:
+    started, started_at = time.monotonic(), _now()
+    env = os.environ if env is None else env
     try:  # beside OUTPUT, so that the file is renamed, never copied, into place
         workspace = tempfile.TemporaryDirectory(dir=target.parent, prefix=".bulk-sync-")
     except OSError as exc:

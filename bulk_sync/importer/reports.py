@@ -7,8 +7,10 @@ above its header, so `rejected.csv`, once fixed, imports again with the same map
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import errno
 import io
 import json
 import os
@@ -18,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..files import PARTIAL, write_atomically
 from .html_report import Reasons, render
 from .outcomes import STATUSES, RowOutcome
@@ -39,14 +42,32 @@ _REPORT_NAME = re.compile(r"^\d{8}T\d{6}Z-(import|validate)(-\d+)?$")
 
 def default_report_dir(now: dt.datetime | None = None, *, kind: str = "import") -> Path:
     """`./bulk-sync-reports/<UTC timestamp>-import/` (`-validate/` for a dry run), made
-    unique if a run shares the second."""
+    here: a run that shares the second (another process too) gets `-2`, `-3`..., never
+    another run's folder."""
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
     base = REPORTS_HOME / f"{stamp}-{kind}"
     path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                n += 1
+                path = base.with_name(f"{base.name}-{n}")
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+
+
+def _unwritable(directory: Path, exc: OSError) -> ConfigError:
+    why = exc.strerror or str(exc)
+    if directory.is_file() or exc.errno == errno.ENOTDIR:
+        why = "a file is in the way"
+    return ConfigError(
+        f"cannot write reports in {directory} ({why}); give a folder you can write with "
+        "--report-dir"
+    )
 
 
 def prune_reports(keep: int, home: Path = REPORTS_HOME, *, spare: Path | None = None) -> list[Path]:
@@ -95,23 +116,33 @@ class ReportWriter:
     Both files are written as `NAME.partial` and renamed when the run has finished,
     so a `results.csv` is always complete; a run that stops early leaves its
     `.partial` files, and a `summary.json` saying `finished: false`.
+
+    Any write that fails (a full disk) marks the reports broken: they then keep their
+    `.partial` names whatever `close` is told.
     """
 
     def __init__(self, directory: Path, headers: list[str], preamble: list[list[str]]) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.counts = dict.fromkeys(STATUSES, 0)
-        self._files = []
-        for name, extra in (
-            ("results.csv", list(REPORT_COLUMNS)),
-            ("rejected.csv", ["_row", "_error"]),
-        ):
-            handle = (directory / (name + PARTIAL)).open("w", encoding="utf-8", newline="")
-            handle.write("\ufeff")  # the BOM; "utf-8-sig" would encode each write in Python
-            self._files.append(handle)
-            writer = csv.writer(handle)
-            writer.writerows(preamble)
-            writer.writerow([*headers, *extra])
+        self._files: list[io.TextIOWrapper] = []
+        self._broken = False
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for name, extra in (
+                ("results.csv", list(REPORT_COLUMNS)),
+                ("rejected.csv", ["_row", "_error"]),
+            ):
+                handle = (directory / (name + PARTIAL)).open("w", encoding="utf-8", newline="")
+                self._files.append(handle)
+                handle.write("\ufeff")  # the BOM; "utf-8-sig" would encode each write in Python
+                writer = csv.writer(handle)
+                writer.writerows(preamble)
+                writer.writerow([*headers, *extra])
+        except OSError as exc:  # nothing has been sent yet
+            for handle in self._files:
+                handle.close()
+                Path(handle.name).unlink(missing_ok=True)
+            raise _unwritable(directory, exc) from None
         self._results, self._rejected = self._files
         self.reasons = Reasons()  # for summary.html
 
@@ -126,16 +157,38 @@ class ReportWriter:
             if outcome.status == "rejected":
                 rejected.append(f"{line},{error}\r\n")
                 self.reasons.add(row, outcome.error)
-        self._results.write("".join(results))
-        self._rejected.write("".join(rejected))
+        handle = self._results
+        try:
+            self._results.write("".join(results))
+            handle = self._rejected
+            self._rejected.write("".join(rejected))
+        except OSError as exc:  # a full disk: said with the file's name
+            self._broken = True
+            raise OSError(exc.errno, exc.strerror or str(exc), handle.name) from exc
+        except BaseException:
+            self._broken = True
+            raise
 
     def close(self, *, finished: bool) -> None:
-        """Close both files; only a finished run's files take their final names."""
+        """Close both files; only a finished run's files take their final names, and only
+        when every line reached the disk: else OSError, the files left `.partial` (a run
+        that failed already is not failed again: its files simply stay `.partial`)."""
+        failed: OSError | None = None
         for handle in self._files:
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError as exc:
+                failed = failed or exc
+            finally:
+                with contextlib.suppress(OSError):  # what flush could not write is lost
+                    handle.close()
+        if failed is not None:
+            self._broken = True
             if finished:
+                raise failed
+        if finished and not self._broken:
+            for handle in self._files:
                 partial = Path(handle.name)
                 os.replace(partial, partial.with_name(partial.name.removesuffix(PARTIAL)))
 

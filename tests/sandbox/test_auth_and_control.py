@@ -64,6 +64,7 @@ def test_teams_see_and_touch_only_their_own_data(sandbox: RunningSandbox, team: 
     ("method", "path"),
     [
         ("POST", "/_sandbox/teams"),
+        ("GET", "/_sandbox/faults"),
         ("PUT", "/_sandbox/faults"),
         ("GET", "/_sandbox/settings"),
         ("PUT", "/_sandbox/settings"),
@@ -71,14 +72,45 @@ def test_teams_see_and_touch_only_their_own_data(sandbox: RunningSandbox, team: 
         ("POST", "/_sandbox/reset"),
     ],
 )
-@pytest.mark.parametrize("token", [None, "wrong"])
+@pytest.mark.parametrize("token", [None, "wrong", "", "sandbox"])  # "sandbox": an API key
 def test_control_api_wants_the_admin_token(
     sandbox: RunningSandbox, method: str, path: str, token: str | None
 ) -> None:
-    headers = {"X-Sandbox-Admin": token} if token else {}
+    headers = {"X-Sandbox-Admin": token} if token is not None else {}
     response = httpx.request(method, f"{sandbox.url}{path}", headers=headers, json={})
     assert response.status_code == 401
     assert response.json() == {"error": "Missing or invalid X-Sandbox-Admin header"}
+
+
+def test_refused_control_requests_change_nothing(sandbox: RunningSandbox, team: Team) -> None:
+    """Without the admin token: no faults set, no team made, no reset, however asked
+    (a team's API key, the token in the query string or as the API key)."""
+    team.create(firstName="Kept")
+    admin = sandbox.admin_headers
+    before = httpx.get(f"{sandbox.url}/_sandbox/stats", headers=admin).json()["teams"]
+    token = admin["X-Sandbox-Admin"]
+    for headers, params in [
+        ({"X-API-Key": team.api_key}, {}),
+        ({"X-Sandbox-Admin": team.api_key}, {}),
+        ({}, {"X-Sandbox-Admin": token}),
+        ({"X-API-Key": token}, {}),
+        ({"X-Sandbox-Admin": token.upper() if token != token.upper() else token.lower()}, {}),
+    ]:
+        for method, path, body in [
+            ("PUT", "/_sandbox/faults", {"500": 1.0}),
+            ("POST", "/_sandbox/teams", {"apiKey": "stolen"}),
+            ("POST", "/_sandbox/reset", None),
+        ]:
+            response = httpx.request(
+                method, f"{sandbox.url}{path}", headers=headers, params=params, json=body
+            )
+            assert response.status_code == 401, (headers, params, path)
+    assert httpx.get(f"{sandbox.url}/_sandbox/faults", headers=admin).json()["faults"] == {}
+    assert httpx.get(f"{sandbox.url}/_sandbox/stats", headers=admin).json()["teams"] == before
+    assert team.http.get("/api/v1/contacts").json()["data"][0]["firstName"] == "Kept"
+    assert (
+        httpx.get(f"{sandbox.url}/api/v1/tags", headers={"X-API-Key": "stolen"}).status_code == 401
+    )
 
 
 def test_new_team_comes_with_users_and_its_own_key(admin: httpx.Client) -> None:
