@@ -117,8 +117,9 @@ class ContactPager:
 
     Stops on an empty page, after the last page the server announced,
     or at the first contact for which `stop` is true (that one is not yielded).
-    Refuses a page whose contacts are exactly the previous page's (a server
-    ignoring `page` would otherwise loop forever). `seen` keeps the ids yielded
+    Refuses a page whose contacts are exactly the previous page's while the count did
+    not grow (a server ignoring `page` would otherwise loop forever; newest first, a
+    page of others' new contacts pushes the last page read down into the next). `seen` keeps the ids yielded
     (a set by default; a `PageMemory` takes a page's ids at once), each page's new
     ids as the page is handed over; a caller that stores contacts idempotently on
     disk passes `seen=NO_MEMORY` so that memory does not grow with the team.
@@ -145,7 +146,7 @@ class ContactPager:
         self._ties: dict[str, _Tie] = {}  # createdAt → a tie split by a page boundary
 
     def __iter__(self) -> Iterator[Contact]:
-        page, previous = 1, None
+        page, previous, previous_total = 1, None, None
         last: list[Contact] = []
         ahead: _Ahead | None = None
         try:
@@ -157,7 +158,8 @@ class ContactPager:
                 ids = [c.id for c in result.data]
                 if not ids:
                     return
-                if ids == previous:
+                grew = (previous_total or 0) < result.pagination.total_count
+                if ids == previous and not grew:  # else others' new contacts pushed it down
                     raise PaginationError(
                         f"page {page} repeats page {page - 1}",
                         method="GET",
@@ -178,6 +180,7 @@ class ContactPager:
                 if not more:
                     return
                 previous, last, page = ids, result.data, page + 1
+                previous_total = result.pagination.total_count
         finally:
             if ahead is not None:  # the caller stopped early: no request left behind
                 with contextlib.suppress(Exception):  # a page nobody will read

@@ -113,3 +113,29 @@ def test_an_error_reading_ahead_reaches_the_caller_after_the_page_before() -> No
             for contact in c.iter_contacts(read_ahead=True):
                 got.append(contact.id)
         assert got == ["a", "b"]
+
+
+def test_newest_first_a_page_pushed_down_by_others_new_contacts_is_not_an_error(
+    client: EchowinClient, team: Team
+) -> None:
+    """Another importer adds a page of contacts while this one reads newest first:
+    page 2 then repeats page 1, which the grown count explains; nothing is missed."""
+    from bulk_sync.client.pagination import ContactPager
+
+    def bulk(prefix: str) -> None:
+        contacts = [{"number": f"+1{prefix}{i:07d}"} for i in range(100)]
+        team.http.post("/api/v1/contacts/bulk", json={"contacts": contacts})
+
+    bulk("555")
+    bulk("556")
+
+    def fetch(page: int) -> object:
+        if page == 2:
+            bulk("557")  # between this reader's pages 1 and 2
+        return client.list_contacts(page=page, sort_order="desc")
+
+    pager = ContactPager(fetch)  # type: ignore[arg-type]
+    numbers = [c.number for c in pager]
+    assert {n for n in numbers if not n.startswith("+1557")} == {
+        f"+1{p}{i:07d}" for p in ("555", "556") for i in range(100)
+    }
