@@ -20,6 +20,7 @@ import dataclasses
 import datetime as dt
 import math
 import operator
+import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -30,18 +31,21 @@ import chardet
 import pandas as pd
 
 from .errors import InputError
+from .xlsx import Sheet, open_sheet
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
-SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+SHEET_SUFFIXES = (*XLSX_SUFFIXES, ".xls", ".ods")
 DELIMITERS = (",", ";", "\t", "|")
 CHUNK_ROWS = 5000
 _SAMPLE_BYTES = 1 << 16
-_BOMS = (  # UTF-32 first: its little-endian BOM begins with UTF-16's
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
+_BOMS = (  # UTF-32 first: its little-endian BOM begins with UTF-16's. The codec reads
+    # what follows the BOM (the encoding, the whole file).
+    (codecs.BOM_UTF32_LE, "utf-32", "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32", "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig", "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16", "utf-16-be"),
 )
 
 
@@ -158,9 +162,20 @@ def open_source(path: Path, *, sheet: str | None = None, header_row: int = 1) ->
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
     records: Iterator[list[Any]]
+    stream: Sheet | None = None
     if suffix in CSV_SUFFIXES:
         records, description, warnings = _csv_records(path)
         height, typed = None, False
+    elif suffix in XLSX_SUFFIXES:
+        stream = open_sheet(path, sheet)
+        records, height, typed = stream.rows, stream.last_row, False
+        description = f"sheet {stream.name!r}" + (" (a hidden sheet)" if stream.hidden else "")
+        warnings = []
+        if stream.hidden and sheet is None:
+            warnings.append(
+                f"sheet {stream.name!r}, the workbook's first, is hidden in Excel: it was read "
+                f"all the same; pass --sheet to read another (the sheets are {stream.names})"
+            )
     elif suffix in SHEET_SUFFIXES:
         records, description, height = _sheet_records(path, sheet)
         warnings, typed = [], True
@@ -180,11 +195,14 @@ def open_source(path: Path, *, sheet: str | None = None, header_row: int = 1) ->
     if headers is not None and typed:
         headers = [cell_text(v) for v in headers]
     if headers is None or not any(h.strip() for h in headers):
-        where = "the file is empty" if not preamble and headers is None else "it is blank"
+        empty = "the sheet is empty" if suffix in SHEET_SUFFIXES else "the file is empty"
+        where = empty if not preamble and headers is None else "it is blank"
         raise InputError(f"{path}: no header on row {header_row}: {where}")
     headers = _trim_trailing_blank(headers)
     if headers:
         headers[0] = headers[0].lstrip("\ufeff")
+    if stream is not None:
+        stream.limit_width(len(headers))
     total = None if height is None else max(0, height - header_row)
     return Source(path, headers, header_row, preamble, description, warnings, records, total, typed)
 
@@ -212,17 +230,13 @@ def _trim_trailing_blank(headers: list[str]) -> list[str]:
 
 
 def _csv_records(path: Path) -> tuple[Iterator[list[str]], str, list[str]]:
-    encoding = detect_encoding(path)
-    try:
-        with path.open("r", encoding=encoding, errors="strict", newline="") as probe:
-            sample = probe.read(_SAMPLE_BYTES)
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path}: not valid {_encoding_name(encoding)} at byte {exc.start}; "
-            "save the file as UTF-8 and try again"
-        ) from None
+    encoding, warnings = detect_encoding(path)
+    with path.open("r", encoding=encoding, errors="strict", newline="") as probe:
+        sample = probe.read(_SAMPLE_BYTES)
     delimiter = sniff_delimiter(sample, tab_first=path.suffix.lower() == ".tsv")
-    warnings = ["NUL bytes in the file were removed"] if "\x00" in sample else []
+    _check_records(path, encoding, delimiter)
+    if "\x00" in sample:
+        warnings.append("NUL bytes in the file were removed")
     shown = {"\t": "tab"}.get(delimiter, repr(delimiter))
     description = f"{_encoding_name(encoding)}, {shown}-delimited"
     return _csv_rows(path, encoding, delimiter), description, warnings
@@ -232,10 +246,10 @@ def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
     with path.open("r", encoding=encoding, errors="strict", newline="") as text:
         try:
             yield from csv.reader(map(_WITHOUT_NUL, text), delimiter=delimiter, strict=False)
-        except UnicodeDecodeError as exc:
+        except UnicodeDecodeError:  # the file changed since open_source read it whole
             raise InputError(
-                f"{path}: not valid {_encoding_name(encoding)} past byte {exc.start}; "
-                "save the file as UTF-8 and try again"
+                f"{path}: no longer valid {_encoding_name(encoding)}: was it changed "
+                "during the import? Save it again and re-run the same command"
             ) from None
         except csv.Error as exc:
             raise InputError(f"{path}: cannot be read as CSV: {exc}") from None
@@ -244,31 +258,160 @@ def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
 _WITHOUT_NUL = operator.methodcaller("replace", "\x00", "")  # each line; C speed, no frame
 
 
-def detect_encoding(path: Path) -> str:
-    """The file's text encoding: a BOM if any, else UTF-8 if it all decodes, else a guess.
+def _check_records(path: Path, encoding: str, delimiter: str) -> None:
+    """Reads every record once, so that what would stop the import half way stops it
+    before anything is sent: a cell too long for the csv module (mostly a quote left
+    open, which makes the rest of the file one cell) and a quote never closed."""
+    row = lines = span = 0  # records read, lines read, lines of the last record
+    last: list[str] = []
+    with path.open("r", encoding=encoding, errors="strict", newline="") as text:
+        reader = csv.reader(map(_WITHOUT_NUL, text), delimiter=delimiter, strict=False)
+        try:
+            for record in reader:
+                row += 1
+                span, lines = reader.line_num - lines, reader.line_num
+                last = record
+        except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise InputError(
+                    f"{path}: row {row + 1} holds a cell over {csv.field_size_limit():,} "
+                    "characters, which is no contact's (mostly a quote left open, which "
+                    "joins the rows after it into one cell); fix that row and try again"
+                ) from None
+            raise InputError(f"{path}: row {row + 1} cannot be read as CSV: {exc}") from None
+    if span > 1 and last and last[-1].endswith(("\n", "\r")):
+        raise InputError(
+            f"{path}: a quote opened on row {row} is never closed, so every line after it "
+            "would be one cell; close (or remove) that quote and try again"
+        )
 
-    The UTF-8 check reads the whole file (fast: about 1 GB/s) because one stray
-    cp1252 byte deep in the file would otherwise stop the import half way.
+
+def detect_encoding(path: Path) -> tuple[str, list[str]]:
+    """The whole file's text encoding, checked to the last byte, and a warning when it
+    is a guess: a BOM's encoding, else UTF-8 if it all decodes, else a guess from its
+    non-ASCII bytes (wherever in the file they are), else CP1252 if it all decodes so.
+
+    Reading the file once more costs about a second for 100 MB (see tests/README.md),
+    nothing next to the API's 1,000 contacts a minute, and one stray byte deep in the
+    file would otherwise stop the import half way, after rows were sent.
     """
     with path.open("rb") as raw:
         head = raw.read(_SAMPLE_BYTES)
-        for bom, encoding in _BOMS:
+        for bom, encoding, codec in _BOMS:
             if head.startswith(bom):
-                return encoding
+                _verify_whole(path, raw, codec, len(bom), encoding)
+                return encoding, []
         if utf16 := _bomless_utf16(head):
-            return utf16
-        if _all_utf8(head, raw):
-            return "utf-8"
+            _verify_whole(path, raw, utf16, 0, utf16)
+            return utf16, []
+        _refuse_binary(path, head)
+        raw.seek(0)
+        bad = _first_undecodable(raw, "utf-8", 0)
+        if bad is None:
+            return "utf-8", []
+        raw.seek(0)
+        sample = _non_ascii_lines(raw)
     # Spreadsheet programs write legacy files in the Windows/web code pages (cp1252,
     # Shift_JIS, ...); leaving out Mac, DOS and mainframe ones keeps short samples
-    # from reading as MacTurkish or Korean.
-    guess = chardet.detect(head, encoding_era=chardet.EncodingEra.MODERN_WEB)["encoding"]
-    if guess is None:
+    # from reading as MacTurkish or Korean. Latin-1 is read as CP1252, as browsers do.
+    guess = chardet.detect(sample, encoding_era=chardet.EncodingEra.MODERN_WEB)["encoding"]
+    tried = []
+    for candidate in ([guess] if guess else []) + ["cp1252"]:
+        name = codecs.lookup(candidate).name
+        if name in ("ascii", "latin-1", "iso8859-1"):
+            name = "cp1252"
+        if name in tried or name == "utf-8":
+            continue
+        tried.append(name)
+        with path.open("rb") as raw:
+            if _first_undecodable(raw, name, 0) is None:
+                return name, [
+                    f"{path.name} is not UTF-8 (byte {bad} is not): read as "
+                    f"{_encoding_name(name)}; check that accented letters look right in "
+                    "the reports, or save the file as CSV UTF-8 to be sure"
+                ]
+    raise InputError(
+        f"{path}: not valid UTF-8 at byte {bad}, nor {' nor '.join(map(_encoding_name, tried))}; "
+        "save the file as CSV UTF-8 and try again"
+    )
+
+
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Office document (an .xls workbook?)"),
+    (b"%PDF-", "a PDF document"),
+    (b"GIF8", "a GIF image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
+_CONTROL = bytes(range(32)).translate(None, b"\x00\t\n\r\x0c\x1a\x1b")
+
+
+def _refuse_binary(path: Path, head: bytes) -> None:
+    """Refuses a file that is no text at all: a known binary format, or bytes where
+    control characters (NUL aside) are common or NUL is everywhere."""
+    for signature, what in _SIGNATURES:
+        if head.startswith(signature):
+            raise InputError(
+                f"{path}: this is {what}, not delimited text; save the data as CSV "
+                "(or give the file its own name) and try again"
+            )
+    controls = len(head) - len(head.translate(None, _CONTROL))
+    if controls > max(4, len(head) // 100) or head.count(0) > len(head) * 0.3:
         raise InputError(
-            f"{path}: cannot tell the text encoding (is it a spreadsheet saved with a "
-            ".csv name?); save it as UTF-8 CSV and try again"
+            f"{path}: this is binary data, not text (is it a spreadsheet or another "
+            "program's file with a .csv name?); save the data as CSV UTF-8 and try again"
         )
-    return codecs.lookup(guess).name
+
+
+def _verify_whole(path: Path, raw: IO[bytes], codec: str, start: int, encoding: str) -> None:
+    raw.seek(start)
+    bad = _first_undecodable(raw, codec, start)
+    if bad is not None:
+        raise InputError(
+            f"{path}: not valid {_encoding_name(encoding)} at byte {bad}, though it begins "
+            "as such; save the file as CSV UTF-8 and try again"
+        )
+
+
+def _first_undecodable(raw: IO[bytes], codec: str, start: int) -> int | None:
+    """The offset in the file of the first byte from `raw`'s position on that `codec`
+    cannot decode (`start` being that position), or None when all decodes."""
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    at = start
+    while True:
+        block = raw.read(1 << 20)
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(block, final=not block)
+        except UnicodeDecodeError as exc:
+            return at - pending + exc.start
+        if not block:
+            return None
+        at += len(block)
+
+
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def _non_ascii_lines(raw: IO[bytes]) -> bytes:
+    """Up to 64 KiB of the file's lines that hold non-ASCII bytes, wherever they are:
+    what tells one legacy encoding from another."""
+    found: list[bytes] = []
+    size = 0
+    while size < _SAMPLE_BYTES and (block := raw.read(1 << 20)):
+        if block.isascii():
+            continue
+        at = 0
+        while size < _SAMPLE_BYTES and (hit := _NON_ASCII.search(block, at)):
+            start = block.rfind(b"\n", 0, hit.start()) + 1
+            end = block.find(b"\n", hit.start())
+            end = len(block) if end < 0 else end
+            found.append(block[start:end])
+            size += end - start + 1
+            at = end + 1
+    return b"\n".join(found)[:_SAMPLE_BYTES]
 
 
 def _bomless_utf16(head: bytes) -> str | None:
@@ -282,18 +425,6 @@ def _bomless_utf16(head: bytes) -> str | None:
     if even > 0.4 * half and odd < 0.05 * half:
         return "utf-16-be"
     return None
-
-
-def _all_utf8(head: bytes, rest: IO[bytes]) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    try:
-        decoder.decode(head)
-        while block := rest.read(1 << 20):
-            decoder.decode(block)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _encoding_name(encoding: str) -> str:
