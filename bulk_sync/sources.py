@@ -60,10 +60,11 @@ class Chunk:
     rows: list[list[str]]
     row_numbers: list[int]
     problems: dict[int, str] = field(default_factory=dict)
+    width: int = 0  # the header's: a chunk of blank rows only has no row to tell it
 
     def frame(self) -> pd.DataFrame:
         """The rows as a frame of text: columns by position, index by row number."""
-        width = len(self.rows[0]) if self.rows else 0
+        width = len(self.rows[0]) if self.rows else self.width
         return pd.DataFrame(
             self.rows, index=self.row_numbers, columns=range(width), dtype=object
         ).fillna("")
@@ -137,8 +138,8 @@ class RawChunk:
 
     def cleaned(self) -> Chunk:
         """Blank rows left out (their numbers too); rows as wide as the header, or a problem."""
-        chunk = Chunk([], [])
         width = self.width
+        chunk = Chunk([], [], width=width)
         for number, record in enumerate(self.records, start=self.first_row):
             cells = [cell_text(v) for v in record] if self.typed else record
             if not any(c.strip() for c in cells):
@@ -313,13 +314,13 @@ def detect_encoding(path: Path) -> tuple[str, list[str]]:
         sample = _non_ascii_lines(raw)
     # Spreadsheet programs write legacy files in the Windows/web code pages (cp1252,
     # Shift_JIS, ...); leaving out Mac, DOS and mainframe ones keeps short samples
-    # from reading as MacTurkish or Korean. Latin-1 is read as CP1252, as browsers do.
+    # from reading as MacTurkish or Korean. An ISO or national code page is read as
+    # the Windows one that extends it, as browsers do (Latin-1 as CP1252).
     guess = chardet.detect(sample, encoding_era=chardet.EncodingEra.MODERN_WEB)["encoding"]
     tried = []
     for candidate in ([guess] if guess else []) + ["cp1252"]:
         name = codecs.lookup(candidate).name
-        if name in ("ascii", "latin-1", "iso8859-1"):
-            name = "cp1252"
+        name = _WINDOWS_SUPERSET.get(name, name)
         if name in tried or name == "utf-8":
             continue
         tried.append(name)
@@ -336,6 +337,17 @@ def detect_encoding(path: Path) -> tuple[str, list[str]]:
     )
 
 
+_WINDOWS_SUPERSET = {
+    "ascii": "cp1252",
+    "latin-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "iso8859-9": "cp1254",
+    "iso8859-11": "cp874",
+    "tis-620": "cp874",
+    "gb2312": "gbk",
+    "euc_kr": "cp949",
+    "shift_jis": "cp932",
+}
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
     (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?)"),

@@ -555,25 +555,27 @@ _IS = re.compile(r"<(?:\w+:)?is\b[^>]*>(.*?)</(?:\w+:)?is>", re.S)
 
 
 def _verify(archive: zipfile.ZipFile, member: str, path: Path) -> int:
-    """Inflates the whole sheet once (zipfile checks its CRC at the end) and returns the
-    number of its last row that says one (0 when none does): the sheet's real height,
-    not the one it declares."""
-    last = 0
+    """Inflates the whole sheet once (zipfile checks its CRC at the end) and returns its
+    height: the number of its last row, or how many rows it has where they do not say
+    their number. What the sheet declares (`dimension`) is not trusted."""
+    last = counted = 0
     tail = b""
     with archive.open(member) as part:
         while block := part.read(_BLOCK):
-            window = tail + block
+            window = tail + block  # the tail is too short to hold a whole tag counted again
+            counted += sum(window.count(t) for t in (b"<row>", b"<row ", b":row>", b":row "))
             end = len(window)
             while (at := window.rfind(b"row", 0, end)) > 0:
                 end = at
                 if window[at - 1 : at] not in (b"<", b":"):
                     continue
-                found = _ROW_R.match(window, at + 3, at + 200)
+                found = _ROW_R.match(window, at + 3, at + 200)  # None for a tag cut off
+                # at the block's end: the rows of the next block come after it anyway
                 if found is not None:
                     last = max(last, min(int(found.group(1)), MAX_ROWS))
                     break
-            tail = window[-200:]
-    return last
+            tail = window[-4:]
+    return max(last, min(counted, MAX_ROWS))
 
 
 _ROW_R = re.compile(rb"""[^>]*?\br\s*=\s*["']\s*([0-9]+)""")

@@ -214,3 +214,80 @@ def test_real_world_files_read_whole(name: str, rows: int, headers: int) -> None
     assert len(source.headers) == headers
     assert sum(len(c.rows) for c in chunks) == rows
     assert not any(c.problems for c in chunks)
+
+
+def _late(tmp_path: Path, name: str, tail: bytes, head: bytes = b"") -> Path:
+    """A file whose first 70 KB are ASCII (a long cell on row 2), then `tail`."""
+    path = tmp_path / name
+    path.write_bytes(head + b"Name,Phone,Notes\nAnn,5551234567," + b"x" * 70_000 + b"\n" + tail)
+    return path
+
+
+def test_a_legacy_byte_past_the_first_64_kib_settles_the_encoding_first(tmp_path: Path) -> None:
+    path = _late(tmp_path, "late.csv", "Renée,5551234568,\n".encode("cp1252"))
+    source = open_source(path)
+    assert source.description == "CP1252, ','-delimited"
+    assert source.warnings == [
+        "late.csv is not UTF-8 (byte 70036 is not): read as CP1252; check that accented "
+        "letters look right in the reports, or save the file as CSV UTF-8 to be sure"
+    ]
+    assert path.read_bytes()[70036:70037] == b"\xe9"
+    rows = [r for chunk in source.chunks() for r in chunk.rows]
+    assert rows[1][:2] == ["Renée", "5551234568"]
+
+
+def test_a_late_shift_jis_name_is_guessed_from_where_it_is(tmp_path: Path) -> None:
+    path = _late(tmp_path, "late.csv", "山田太郎,5551234568,\n".encode("shift_jis"))
+    source = open_source(path)
+    assert source.description == "CP932, ','-delimited"
+    assert [r for c in source.chunks() for r in c.rows][1][0] == "山田太郎"
+
+
+@pytest.mark.parametrize(
+    ("head", "tail", "message"),
+    [
+        (b"\xef\xbb\xbf", b"Ren\xe9e,1,\n", "not valid UTF-8 with BOM at byte 70039, though"),
+        (b"", b"Ren\x81e,1,\n", r"not valid UTF-8 at byte 70036, nor .*CP1252; save the file"),
+    ],
+    ids=["bom", "neither"],
+)
+def test_an_undecodable_byte_anywhere_is_refused_before_any_row(
+    tmp_path: Path, head: bytes, tail: bytes, message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        open_source(_late(tmp_path, "bad.csv", tail, head))
+
+
+def test_utf16_is_checked_to_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes(b"\xff\xfe" + "Name,Phone\nAnn,1\n".encode("utf-16-le") + b"\x00\xd8")
+    with pytest.raises(InputError, match="not valid UTF-16 at byte 36"):
+        open_source(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(100), "this is a PNG image, not delimited text"),
+        (b"PK\x03\x04" + bytes(100), r"this is a ZIP archive \(an .xlsx workbook\?\)"),
+        (bytes(range(256)) * 4, "this is binary data, not text"),
+        (b'Name,Phone\nAnn,"5551234567\nBob,5551234568\n', "a quote opened on row 2 is never"),
+        (b'Name,Phone\nAnn,"' + b"x" * 200_000 + b'"\n', "row 2 holds a cell over 131,072"),
+    ],
+    ids=["png", "zip", "binary", "unclosed-quote", "huge-cell"],
+)
+def test_files_that_would_fail_half_way_fail_at_once(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=message):
+        open_source(path)
+
+
+def test_a_chunk_of_blank_rows_keeps_the_header_width(tmp_path: Path) -> None:
+    path = tmp_path / "blanks.csv"
+    path.write_text("Name,Phone\n" + ",\n" * 6000 + "Ann,5551234567\n")
+    chunks = [raw.cleaned() for raw in open_source(path).raw_chunks()]
+    assert chunks[0].rows == [] and chunks[0].frame().shape == (0, 2)
+    assert chunks[-1].rows == [["Ann", "5551234567"]]
