@@ -472,9 +472,21 @@ def sniff_delimiter(sample: str, *, tab_first: bool = False) -> str:
 
 
 def _sheet_records(path: Path, sheet: str | None) -> tuple[Iterator[list[Any]], str, int]:
-    """The sheet's rows of values (see `cell_text`), its description and its height."""
+    """The sheet's rows of values (see `cell_text`), its description and its height.
+
+    .xls and .ods go through python-calamine, which holds a sheet whole, every cell of
+    the rectangle from A1 to the last one with data (about 32 bytes each). An .xls
+    sheet has at most 65,536 x 256 cells (0.5 GB at worst); an .ods is measured first
+    (`ods_cells`) and refused above that same count.
+    """
     import python_calamine as calamine
 
+    if path.suffix.lower() == ".ods" and (cells := ods_cells(path)) > MAX_CALAMINE_CELLS:
+        raise InputError(
+            f"{path}: its data spans {cells:,} cells (from A1 to the last cell that holds "
+            f"anything), more than the {MAX_CALAMINE_CELLS:,} bulk-sync reads from an .ods; "
+            "delete the far-away cells or save the sheet as .xlsx or CSV and try again"
+        )
     try:
         workbook = calamine.CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises a handful of unrelated types
@@ -497,6 +509,60 @@ def _sheet_records(path: Path, sheet: str | None) -> tuple[Iterator[list[Any]], 
     # rows are counted from row 1 of the sheet, whatever its first used row
     height = found.end[0] + 1 if found.end is not None else 0
     return rows, f"sheet {name!r}", height
+
+
+MAX_CALAMINE_CELLS = 65_536 * 256
+_ODS_TOKEN = re.compile(
+    r"<table:table(?=[\s>])|<table:table-row\b([^>]*)>|</table:table-row>"
+    r"|<table:(?:covered-)?table-cell\b([^>]*?)(/?)>"
+)
+_REPEAT = re.compile(r'number-(?:rows|columns)-repeated="([0-9]+)"')
+_HAS_VALUE = re.compile(r"value-type=")
+
+
+def ods_cells(path: Path) -> int:
+    """How many cells calamine would hold for the largest sheet of an .ods: its height
+    to the last row with data times its width to the last column with data, repeated
+    rows and cells counted as the file declares them. Read as a stream."""
+    import zipfile
+
+    largest = rows = width = row = column = 0
+    row_repeat = 1
+    row_has_data = False
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("content.xml") as part:
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            carry = ""
+            while True:
+                block = part.read(1 << 20)
+                text = carry + decoder.decode(block, final=not block)
+                end = text.rfind(">") + 1 if block else len(text)
+                text, carry = text[:end], text[end:]
+                for found in _ODS_TOKEN.finditer(text):
+                    token = found.group(0)
+                    if token == "<table:table":  # a sheet begins
+                        largest = max(largest, rows * width)
+                        rows = width = row = 0
+                    elif token.startswith("<table:table-row"):
+                        repeat = _REPEAT.search(found.group(1) or "")
+                        row_repeat = int(repeat.group(1)) if repeat else 1
+                        column, row_has_data = 0, False
+                    elif token == "</table:table-row>":
+                        row += row_repeat
+                        if row_has_data:
+                            rows = row
+                    else:
+                        attrs = found.group(2) or ""
+                        repeat = _REPEAT.search(attrs)
+                        column += int(repeat.group(1)) if repeat else 1
+                        if _HAS_VALUE.search(attrs) or not found.group(3):
+                            row_has_data = True
+                            width = max(width, column)
+                if not block:
+                    break
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError) as exc:
+        raise InputError(f"{path}: cannot be read as a spreadsheet: {exc}") from None
+    return max(largest, rows * width)
 
 
 def cell_text(value: Any) -> str:

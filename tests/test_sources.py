@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bulk_sync.errors import InputError
-from bulk_sync.sources import cell_text, open_source, sniff_delimiter
+from bulk_sync.sources import cell_text, ods_cells, open_source, sniff_delimiter
 
 DATA = Path(__file__).parent / "data" / "sources"
 REALWORLD = Path(__file__).parents[2] / "shared" / "realworld"
@@ -291,3 +291,60 @@ def test_a_chunk_of_blank_rows_keeps_the_header_width(tmp_path: Path) -> None:
     chunks = [raw.cleaned() for raw in open_source(path).raw_chunks()]
     assert chunks[0].rows == [] and chunks[0].frame().shape == (0, 2)
     assert chunks[-1].rows == [["Ann", "5551234567"]]
+
+
+def _ods(path: Path, rows: str) -> Path:
+    import zipfile
+
+    content = (
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f'<office:body><office:spreadsheet><table:table table:name="S">{rows}'
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content)
+        z.writestr(
+            "META-INF/manifest.xml",
+            "<manifest:manifest"
+            ' xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+            "</manifest:manifest>",
+        )
+    return path
+
+
+def _ods_text(value: str) -> str:
+    return (
+        f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+    )
+
+
+def test_an_ods_is_measured_before_calamine_holds_it(tmp_path: Path) -> None:
+    trailing = '<table:table-cell table:number-columns-repeated="1020"/>'  # as LibreOffice writes
+    normal = _ods(
+        tmp_path / "ok.ods",
+        f"<table:table-row>{_ods_text('Name')}{_ods_text('Phone')}{trailing}</table:table-row>"
+        f"<table:table-row>{_ods_text('Ann')}{_ods_text('5551234567')}{trailing}</table:table-row>"
+        '<table:table-row table:number-rows-repeated="1048574">'
+        f"{trailing}</table:table-row>",
+    )
+    assert ods_cells(normal) == 4
+    source = open_source(normal)
+    assert (source.headers, next(source.chunks()).rows) == (
+        ["Name", "Phone"],
+        [["Ann", "5551234567"]],
+    )
+    far = _ods(
+        tmp_path / "far.ods",
+        f"<table:table-row>{_ods_text('Name')}</table:table-row>"
+        '<table:table-row table:number-rows-repeated="1048574"><table:table-cell/>'
+        "</table:table-row><table:table-row>"
+        '<table:table-cell table:number-columns-repeated="16383"/>'
+        f"{_ods_text('far')}</table:table-row>",
+    )
+    assert ods_cells(far) == 1048576 * 16384
+    with pytest.raises(InputError, match="its data spans 17,179,869,184 cells"):
+        open_source(far)
