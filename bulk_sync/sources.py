@@ -8,8 +8,13 @@ entirely blank rows are numbered but never yielded.
 
 CSV goes through the standard `csv` module rather than `pandas.read_csv`: it streams
 record by record, reports ragged rows one by one (the C parser of pandas either
-fails the file or pads silently), and never infers a type. Spreadsheets go through
-python-calamine, which reads the cached result of a formula, never the formula.
+fails the file or pads silently), and never infers a type. XLSX/XLSM are read as a
+stream by `xlsx` (memory does not grow with the sheet); XLS and ODS go through
+python-calamine, which holds a sheet whole (bounded: see `_sheet_records`). Both read
+the cached result of a formula, never the formula.
+
+Whatever would stop an import half way is found before the first row is handed out:
+the whole file's encoding, a damaged archive, a cell too big, a quote never closed.
 """
 
 from __future__ import annotations

@@ -224,6 +224,26 @@ def _missing_shared(path: Path) -> None:
     xlsx_rows(path, row(1, text("A1", "Name"), '<c r="B1" t="s"><v>5</v></c>'), shared=["x"])
 
 
+def _far_ods(path: Path) -> None:
+    """An .ods of 1.5 KB whose cells sit at A1 and XFD1048576, as repeats declare them."""
+    content = (
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="S"><table:table-row>'
+        '<table:table-cell office:value-type="string"><text:p>Phone</text:p></table:table-cell>'
+        '</table:table-row><table:table-row table:number-rows-repeated="1048574">'
+        "<table:table-cell/></table:table-row><table:table-row>"
+        '<table:table-cell table:number-columns-repeated="16383"/>'
+        '<table:table-cell office:value-type="string"><text:p>far</text:p></table:table-cell>'
+        "</table:table-row></table:table></office:spreadsheet></office:body>"
+        "</office:document-content>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content)
+
+
 def broken_workbooks(directory: Path) -> None:
     """The broken XLSX files tests/test_xlsx.py opens directly."""
     (directory / "csv.xlsx").write_text(HEADER + GOOD)
@@ -332,6 +352,13 @@ CASES = [
         _entities,
         2,
         "declares XML entities",
+    ),
+    Case(
+        "far_cells.ods",
+        "an .ods of 1.5 KB with cells at A1 and XFD1048576",
+        _far_ods,
+        2,
+        "its data spans 17,179,869,184 cells",
     ),
     # -- row-level: the run goes on; the rows land in rejected.csv
     Case("header_only.csv", "a header and no rows", _write(HEADER), 0, "0 rows nothing to do"),
