@@ -411,10 +411,7 @@ def _elements(
         try:
             text = carry + decoder.decode(block, final=not block)
         except UnicodeDecodeError:
-            raise InputError(
-                f"{path} cannot be read as a spreadsheet: its {member} is not UTF-8 "
-                "text; open it in Excel, save it again and try again"
-            ) from None
+            raise _not_utf8(path, member) from None
         if find is None:
             found = re.search(rf"<(\w+:)?{tag}[\s/>]", text)
             if found is None and block:
@@ -461,6 +458,13 @@ def _markup(match: re.Match[str]) -> str:
     return data.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _not_utf8(path: Path, member: str) -> InputError:
+    return InputError(
+        f"{path} cannot be read as a spreadsheet: its {member} is not UTF-8 text; open it "
+        "in Excel, save it again and try again"
+    )
+
+
 def _too_big(path: Path, member: str) -> InputError:
     return InputError(
         f"{path} cannot be read as a spreadsheet: its {member} holds one element of over "
@@ -495,10 +499,7 @@ def _sheet_xml_rows(part: IO[bytes], path: Path, member: str) -> Iterator[list[t
         try:
             text = carry + decoder.decode(block, final=not block)
         except UnicodeDecodeError:
-            raise InputError(
-                f"{path} cannot be read as a spreadsheet: its {member} is not UTF-8 "
-                "text; open it in Excel, save it again and try again"
-            ) from None
+            raise _not_utf8(path, member) from None
         if prefix is None:
             found = re.search(r"<(\w+:)?sheetData[\s/>]", text)
             if found is None and block:
@@ -560,8 +561,13 @@ def _verify(archive: zipfile.ZipFile, member: str, path: Path) -> int:
     their number. What the sheet declares (`dimension`) is not trusted."""
     last = counted = 0
     tail = b""
+    text = codecs.getincrementaldecoder("utf-8")("strict")
     with archive.open(member) as part:
         while block := part.read(_BLOCK):
+            try:
+                text.decode(block)
+            except UnicodeDecodeError:
+                raise _not_utf8(path, member) from None
             window = tail + block  # the tail is too short to hold a whole tag counted again
             counted += sum(window.count(t) for t in (b"<row>", b"<row ", b":row>", b":row "))
             end = len(window)
@@ -572,9 +578,13 @@ def _verify(archive: zipfile.ZipFile, member: str, path: Path) -> int:
                 found = _ROW_R.match(window, at + 3, at + 200)  # None for a tag cut off
                 # at the block's end: the rows of the next block come after it anyway
                 if found is not None:
-                    last = max(last, min(int(found.group(1)), MAX_ROWS))
+                    last = max(last, _checked_row(int(found.group(1)), path))
                     break
             tail = window[-4:]
+    try:
+        text.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise _not_utf8(path, member) from None
     return max(last, min(counted, MAX_ROWS))
 
 
@@ -727,7 +737,7 @@ def _sheet_rows(part: IO[bytes], cell: _CellReader, path: Path, member: str) -> 
     cells_of: re.Pattern[str] | None = None
     for block in _sheet_xml_rows(part, path, member):
         for row_attrs, inside in block:
-            here = _row_number(row_attrs, number)
+            here = _row_number(row_attrs, number, path)
             if here <= number:
                 continue  # a row repeated or out of order: the first one stands
             while number < here - 1:
@@ -784,9 +794,18 @@ def _prefix_of(inside: str) -> str:
     return (found.group(1) or "") if found else ""
 
 
-def _row_number(attrs: str, previous: int) -> int:
+def _row_number(attrs: str, previous: int, path: Path) -> int:
     found = _ROW_NUMBER.search(attrs)
     if found is None:
         return previous + 1
     number = int(found.group(1))
-    return min(number, MAX_ROWS) if number > 0 else previous + 1
+    return _checked_row(number, path) if number > 0 else previous + 1
+
+
+def _checked_row(number: int, path: Path) -> int:
+    if number > MAX_ROWS:
+        raise InputError(
+            f"{path} cannot be read as a spreadsheet: it has a row {number:,}, past row "
+            f"{MAX_ROWS:,}, Excel's last; save it again from Excel"
+        )
+    return number

@@ -286,3 +286,25 @@ def test_packed_shared_strings_index_like_a_list() -> None:
     ]
     with pytest.raises(IndexError):
         strings[10_000]
+
+
+@pytest.mark.parametrize(
+    ("sheet", "message"),
+    [
+        (row(1048577, text("A1048577", "x")), "it has a row 1,048,577, past row 1,048,576"),
+        (row(1, text("A1", "Name")) + row(2, text("A2", "Ren\udce9e")), "is not UTF-8 text"),
+    ],
+    ids=["past-last-row", "not-utf8"],
+)
+def test_a_sheet_is_refused_before_its_first_row(tmp_path: Path, sheet: str, message: str) -> None:
+    path = workbook(tmp_path / "w.xlsx", [("S", "")])
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = (
+        f'<worksheet xmlns="{xlsx._MAIN}"><sheetData>{sheet}</sheetData></worksheet>'
+    ).encode("utf-8", "surrogateescape")
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    with pytest.raises(InputError, match=message):
+        open_source(path)
