@@ -54,7 +54,6 @@ _REL_NS = (
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
     "http://purl.oclc.org/ooxml/officeDocument/relationships",
 )
-_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 _DATE_IDS = frozenset({14, 15, 16, 17, 18, 19, 20, 21, 22, 45, 47})
 _DURATION_IDS = frozenset({46})
@@ -171,14 +170,17 @@ def _open(path: Path, archive: zipfile.ZipFile, wanted: str | None) -> Sheet:
         chosen = matches[0]
     name = chosen.get("name", "")
     rel_id = next((chosen.get(f"{{{ns}}}id") for ns in _REL_NS if chosen.get(f"{{{ns}}}id")), None)
-    member = _sheet_member(archive, path, rel_id, names)
+    parts = _relations(archive, path, names)
+    member = parts.get(rel_id or "")
     if member is None:
         raise InputError(
             f"{path} cannot be read as a spreadsheet: sheet {name!r} has no data in the "
             "archive; open it in Excel, save it again and try again"
         )
-    styles = _styles(archive, path) if "xl/styles.xml" in names else []
-    shared = _shared_strings(archive, path) if "xl/sharedStrings.xml" in names else _Strings()
+    styles_part = parts.get("type:styles", "xl/styles.xml")
+    styles = _styles(archive, styles_part, path) if styles_part in names else []
+    strings_part = parts.get("type:sharedStrings", "xl/sharedStrings.xml")
+    shared = _shared_strings(archive, strings_part, path) if strings_part in names else _Strings()
     last_row = _verify(archive, member, path)
     cell = _CellReader(shared, styles, date1904, path)
     rows = _rows(archive, member, cell, path)
@@ -212,21 +214,24 @@ def _xml(archive: zipfile.ZipFile, member: str, path: Path) -> ElementTree.Eleme
     return ElementTree.fromstring(data)
 
 
-def _sheet_member(
-    archive: zipfile.ZipFile, path: Path, rel_id: str | None, names: set[str]
-) -> str | None:
-    if rel_id is None or "xl/_rels/workbook.xml.rels" not in names:
-        return None
-    rels = _xml(archive, "xl/_rels/workbook.xml.rels", path)
-    for rel in rels.iter(f"{{{_PKG}}}Relationship"):
-        if rel.get("Id") == rel_id:
-            target = rel.get("Target", "")
-            if target.startswith("/"):
-                member = target.lstrip("/")
-            else:
-                member = posixpath.normpath(posixpath.join("xl", target))
-            return member if member in names else None
-    return None
+def _relations(archive: zipfile.ZipFile, path: Path, names: set[str]) -> dict[str, str]:
+    """The workbook's parts by relationship id, and by type (`styles`, `sharedStrings`):
+    where they really are, whatever their names."""
+    if "xl/_rels/workbook.xml.rels" not in names:
+        return {}
+    found: dict[str, str] = {}
+    for rel in _xml(archive, "xl/_rels/workbook.xml.rels", path).iter():
+        if _local(rel.tag) != "Relationship":
+            continue
+        target = rel.get("Target", "")
+        if target.startswith("/"):
+            member = target.lstrip("/")
+        else:
+            member = posixpath.normpath(posixpath.join("xl", target))
+        if member in names:
+            found[rel.get("Id", "")] = member
+            found.setdefault("type:" + rel.get("Type", "").rsplit("/", 1)[-1], member)
+    return found
 
 
 # -- styles: which cells hold dates ------------------------------------------------------
@@ -234,9 +239,9 @@ def _sheet_member(
 _PLAIN, _DATE, _DURATION = 0, 1, 2  # a style's kind; a number > 2 pads to kind - 2 digits
 
 
-def _styles(archive: zipfile.ZipFile, path: Path) -> list[int]:
+def _styles(archive: zipfile.ZipFile, member: str, path: Path) -> list[int]:
     """The kind of each cell style (`s="N"`): plain, date, duration or zero-padded."""
-    root = _xml(archive, "xl/styles.xml", path)
+    root = _xml(archive, member, path)
     codes: dict[int, str] = {}
     kinds: list[int] = []
     for el in root.iter():
@@ -344,10 +349,10 @@ class _Strings:
         return self._pages[page][starts[at] : starts[at + 1]]
 
 
-def _shared_strings(archive: zipfile.ZipFile, path: Path) -> _Strings:
+def _shared_strings(archive: zipfile.ZipFile, member: str, path: Path) -> _Strings:
     strings = _Strings()
-    with archive.open("xl/sharedStrings.xml") as part:
-        for block in _elements(part, "si", _si_pattern, path, "xl/sharedStrings.xml"):
+    with archive.open(member) as part:
+        for block in _elements(part, "si", _si_pattern, path, member):
             for body in block:
                 strings.add(_text(body))
                 if strings.chars > MAX_SHARED_CHARS:

@@ -308,3 +308,23 @@ def test_a_sheet_is_refused_before_its_first_row(tmp_path: Path, sheet: str, mes
             z.writestr(name, data)
     with pytest.raises(InputError, match=message):
         open_source(path)
+
+
+def test_parts_are_found_by_their_relationships(tmp_path: Path) -> None:
+    """Some writers name the shared strings xl/SharedStrings.xml: the workbook's
+    relationships say where each part is."""
+    path = workbook(tmp_path / "w.xlsx", [("S", row(1, '<c r="A1" t="s"><v>0</v></c>'))],
+                    shared=["found"])  # fmt: skip
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/SharedStrings.xml"] = parts.pop("xl/sharedStrings.xml")
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace(
+        "</Relationships>",
+        f'<Relationship Id="rId9" Type="{xlsx._REL_NS[0]}/sharedStrings" '
+        'Target="SharedStrings.xml"/></Relationships>',
+    ).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    assert rows_of(path) == [["found"]]
