@@ -18,7 +18,7 @@ from tests.corpus.xlsxparts import workbook
 
 FUZZ = settings(
     derandomize=True,
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
