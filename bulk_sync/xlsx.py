@@ -83,9 +83,10 @@ class Sheet:
     _cells: _CellReader
 
     def limit_width(self, width: int) -> None:
-        """From now on, rows hold no empty cells past `width` (the header's): a cell with
-        data further right is kept next to the last one, so a row with a cell at column
-        XFD costs what one at column B costs, and still has more cells than the header."""
+        """From now on, rows are `width` cells wide (the header's), their empty cells at
+        the end included, and hold no empty cells past it: a cell with data further
+        right is kept next to the last one, so a row with a cell at column XFD costs
+        what one at column B costs, and still has more cells than the header."""
         self._cells.width = width
 
 
@@ -791,6 +792,8 @@ def _sheet_rows(part: IO[bytes], cell: _CellReader, path: Path, member: str) -> 
                         if fill > 0:
                             cells.extend([""] * fill)
                 cells.append(text)
+            if width is not None and len(cells) < width:
+                cells.extend([""] * (width - len(cells)))  # a spreadsheet's empty cells
             yield cells
 
 

@@ -328,3 +328,14 @@ def test_parts_are_found_by_their_relationships(tmp_path: Path) -> None:
         for name, data in parts.items():
             z.writestr(name, data)
     assert rows_of(path) == [["found"]]
+
+
+def test_a_row_with_empty_cells_at_its_end_is_as_wide_as_the_header(tmp_path: Path) -> None:
+    """A spreadsheet leaves empty cells out: a short row is not a ragged one."""
+    path = workbook(
+        tmp_path / "w.xlsx",
+        [("S", row(1, text("A1", "Name"), text("B1", "Phone"), text("C1", "Notes"))
+          + row(2, text("A2", "Ann")) + row(3))],
+    )  # fmt: skip
+    (chunk,) = list(open_source(path).chunks())
+    assert (chunk.rows, chunk.problems) == ([["Ann", "", ""]], {})
