@@ -95,7 +95,7 @@ def test_a_big_broken_file_stays_in_bounds(
            "PYTHONPATH": str(ROOT)}  # fmt: skip
     code, output, rss_mb = _child(
         [sys.executable, "-m", "bulk_sync", "import", str(path), "--mapping", str(MAPPING),
-         "--api-url", sandbox.url, "--report-dir", str(reports), "--quiet"], env,
+         "--api-url", sandbox.url, "--report-dir", str(reports)], env,
     )  # fmt: skip
     output = " ".join(output.split())
     assert "Traceback" not in output
