@@ -119,10 +119,11 @@ class ContactPager:
     or at the first contact for which `stop` is true (that one is not yielded).
     Refuses a page whose contacts are exactly the previous page's while the count did
     not grow (a server ignoring `page` would otherwise loop forever; newest first, a
-    page of others' new contacts pushes the last page read down into the next). `seen` keeps the ids yielded
-    (a set by default; a `PageMemory` takes a page's ids at once), each page's new
-    ids as the page is handed over; a caller that stores contacts idempotently on
-    disk passes `seen=NO_MEMORY` so that memory does not grow with the team.
+    page of others' new contacts pushes the last page read down into the next).
+    `seen` keeps the ids yielded (a set by default; a `PageMemory` takes a page's ids
+    at once), each page's new ids as the page is handed over; a caller that stores
+    contacts idempotently on disk passes `seen=NO_MEMORY` so that memory does not grow
+    with the team.
     `read_ahead`: see the module docstring (a reader that stops early has then
     read one page more than it used).
     """
