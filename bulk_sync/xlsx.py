@@ -238,6 +238,13 @@ def _relations(archive: zipfile.ZipFile, path: Path, names: set[str]) -> dict[st
 # -- styles: which cells hold dates ------------------------------------------------------
 
 _PLAIN, _DATE, _DURATION = 0, 1, 2  # a style's kind; a number > 2 pads to kind - 2 digits
+# negative kinds: -(_PERCENT + d) shows a percent with d decimals, -(_FIXED + d) a number
+# with exactly d decimals (`0.00`, `#,##0.00`: thousands separators are left out, so
+# that the text still reads as a number)
+_PERCENT, _FIXED = 10, 100
+_BUILTIN_SHOWN = {2: -(_FIXED + 2), 4: -(_FIXED + 2), 9: -_PERCENT, 10: -(_PERCENT + 2)}
+_PERCENT_CODE = re.compile(r"0(?:\.(0+))?%")
+_FIXED_CODE = re.compile(r"(?:#,##)?0\.(0+)")
 
 
 def _styles(archive: zipfile.ZipFile, member: str, path: Path) -> list[int]:
@@ -266,9 +273,15 @@ def _format_kind(number: int, code: str | None) -> int:
     if code is None:
         if number in _DATE_IDS:
             return _DATE
+        if number in _BUILTIN_SHOWN:
+            return _BUILTIN_SHOWN[number]
         return _DURATION if number in _DURATION_IDS else _PLAIN
     if _ZEROS.fullmatch(code):
         return len(code) + 2
+    if shown := _PERCENT_CODE.fullmatch(code):
+        return -(_PERCENT + len(shown[1] or ""))
+    if shown := _FIXED_CODE.fullmatch(code):
+        return -(_FIXED + len(shown[1]))
     return _custom_kind(code)
 
 
@@ -673,6 +686,10 @@ class _CellReader:
             return _serial_date(number, self.epoch)
         if kind == _DURATION:
             return str(dt.timedelta(milliseconds=round(number * _MS_PER_DAY)))
+        if kind <= -_FIXED and math.isfinite(number):  # 12.5 shown as 12.50
+            return f"{number:.{-kind - _FIXED}f}"
+        if kind < 0 and math.isfinite(number):  # 0.256 shown as 25.6%
+            return f"{number * 100:.{-kind - _PERCENT}f}%"
         text = _number_text(number)
         if kind > _DURATION and number >= 0 and number.is_integer():
             return text.zfill(kind - 2)

@@ -62,8 +62,6 @@ def formats_workbook(path: Path) -> Path:
         (dt.datetime(2024, 3, 4, 5, 6, 7, 123456), "yyyy-mm-dd h:mm:ss"),
         (dt.time(13, 30), "h:mm"),
         (1.5, "[h]:mm"),
-        (0.25, "0%"),
-        (12.5, "0.00"),
         (45293.0, "mm/dd/yy;@"),
         (45293.75, 'dd"d"'),
         (45293.0, "[$-409]mmmm d, yyyy"),
@@ -112,6 +110,35 @@ def test_what_differs_from_calamine_on_purpose(tmp_path: Path) -> None:
     )
     assert rows_of(path) == [["#N/A", "02134"]]
     assert calamine_rows(path) == [["", "2134"]]
+
+
+def test_cells_read_as_the_spreadsheet_shows_them(tmp_path: Path) -> None:
+    """ZIP codes with `00000`, serial dates, percent and fixed decimals read as a
+    person sees them in the sheet (calamine gave 2134, 0.256, 12.5); text untouched."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Phone", "Zip", "Share", "Price", "Visit", "Code", "Total", "Rate"])
+    sheet.append(["2125550100", 2134, 0.256, 12.5, dt.datetime(2025, 3, 4), "00123",
+                  1234567.891, 0.5])  # fmt: skip
+    for cell, code in (("B2", "00000"), ("C2", "0.0%"), ("D2", "0.00"), ("E2", "m/d/yyyy"),
+                       ("G2", "#,##0.00"), ("H2", "0%")):  # fmt: skip
+        sheet[cell].number_format = code
+    book.save(tmp_path / "shown.xlsx")
+    assert rows_of(tmp_path / "shown.xlsx") == [
+        ["Phone", "Zip", "Share", "Price", "Visit", "Code", "Total", "Rate"],
+        ["2125550100", "02134", "25.6%", "12.50", "2025-03-04", "00123", "1234567.89", "50%"],
+    ]
+    # and so they reach echowin: a text custom field takes the ZIP as shown
+    from bulk_sync.importer.prepare import Preparer
+    from bulk_sync.mapping import parse_mapping
+    from bulk_sync.sources import open_source
+    from bulk_sync.validation import TeamRules
+
+    source = open_source(tmp_path / "shown.xlsx")
+    mapping = parse_mapping("fields: {number: Phone}\ncustomFields: {zip: Zip, share: Share}\n")
+    (chunk,) = source.chunks()
+    out = Preparer(mapping.bind(source.headers), TeamRules(), "US").prepare(chunk)
+    assert '"customFields": {"zip": "02134", "share": "25.6%"}' in out.bodies[2]
 
 
 def test_strings_formulas_and_odd_cells(tmp_path: Path) -> None:
