@@ -328,7 +328,9 @@ TimeoutOpt = Annotated[
 ReportDirOpt = Annotated[
     Path | None,
     typer.Option(
-        metavar="DIR", help="Where reports go (default: ./bulk-sync-reports/UTC-TIME-import/)."
+        metavar="DIR",
+        help="Where reports go (default: ./bulk-sync-reports/UTC-TIME-import/, or "
+        "-validate/ for a check).",
     ),
 ]
 ApiUrlOpt = Annotated[
@@ -827,7 +829,7 @@ def export_command(
         ) from None
     path = result.path.resolve()
     if result.verified:
-        out.print(f"Exported {result.rows} contacts in {result.pages} pages, "
+        out.print(f"Exported {_n(result.rows, 'contact')} in {_n(result.pages, 'page')}, "
                   f"{result.seconds:.1f} s: {path} (verified)")  # fmt: skip
     else:
         err.print(f"[bold red]error:[/] the export could not be verified complete: {result.reason}")
@@ -958,8 +960,10 @@ class _ProgressView:
 
     def end(self, result: ImportResult) -> None:
         c = result.counts
-        what = ", ".join(f"{k} {c[k]}" for k in ("created", "updated", "unchanged", "duplicates",
-                                                  "rejected", "skipped") if c[k])  # fmt: skip
+        names = {"skipped": "would be sent"} if result.plan is not None else {}
+        what = ", ".join(f"{names.get(k, k)} {c[k]}" for k in ("created", "updated", "unchanged",
+                                                              "duplicates", "rejected", "skipped")
+                         if c[k])  # fmt: skip
         if result.error:
             self._log.line("end", f"stopped after {c['rows']} rows: {result.error}",
                            exit_code=result.exit_code, **c)  # fmt: skip
@@ -1016,7 +1020,7 @@ def _print_result(result: ImportResult, quiet: bool) -> None:
         ("unchanged (nothing sent)", c["unchanged"]),
         ("duplicates within the file", c["duplicates"]),
         ("rejected (see rejected.csv)", c["rejected"]),
-        ("would be sent" if dry else "skipped (already in echowin, or not found)", c["skipped"]),
+        ("would be sent" if dry else _SKIPPED.get(str(s.get("mode")), "skipped"), c["skipped"]),
     ]
     for label, count in lines:
         if count:
@@ -1060,6 +1064,13 @@ def _print_result(result: ImportResult, quiet: bool) -> None:
             err.print("  nothing was sent: run the same command again")
         if result.exception is not None and not _DEBUG[0]:
             err.print("  (add --debug, as in `bulk-sync --debug import ...`, for the details)")
+
+
+_SKIPPED = {
+    "create": "skipped (already in echowin)",
+    "upsert": "skipped",
+    "update": "skipped (not found in echowin)",
+}
 
 
 def _n(count: int, one: str, many: str | None = None) -> str:

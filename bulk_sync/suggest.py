@@ -302,9 +302,15 @@ def suggest(
         choices.append(Choice("note", [headers[found[0]]], f"header {shown(found[:1])}"))
         taken.update(found)
     left_out = [
-        Candidate(headers[i], _field_key(headers[i]), _hint(columns[i]))
+        Candidate(
+            headers[i],
+            _field_key(headers[i]),
+            "an id of the file's own: echowin makes its own"
+            if _ID.match(squashed[i])
+            else _hint(columns[i]),
+        )
         for i in range(len(headers))
-        if i not in taken and headers[i] and not _ID.match(squashed[i])
+        if i not in taken and headers[i]
     ]
     return Suggestion(source, choices, left_out, len(sample), preset=looks_like(headers))
 

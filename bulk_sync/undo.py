@@ -29,6 +29,7 @@ from typing import Any
 from .client import EchowinClient
 from .errors import ApiError, AuthRefused, FatalApiError, InputError, Interrupted, NotFound
 from .files import PARTIAL, write_atomically
+from .importer.api import contact_exists
 from .importer.reports import REPORT_COLUMNS
 from .importer.team import INDEX_NAME, TeamIndex
 from .state import command_line, resolve_state_dir, run_lock
@@ -128,6 +129,7 @@ def undo_import(
         return UndoResult(counts, undo, 0, None, plan.done_before)
     env = os.environ if env is None else env
     started = time.monotonic()
+    _check_team(plan, client)
     undo.mkdir(exist_ok=True)
     partial = undo / ("results.csv" + PARTIAL)
     earlier = list(_undo_rows(partial))
@@ -185,6 +187,23 @@ def undo_import(
     write_atomically(undo / ("summary.json" if finished else "summary.partial.json"),
                      json.dumps(summary, indent=2) + "\n")  # fmt: skip
     return UndoResult(counts, undo, exit_code, error, summary)
+
+
+def _check_team(plan: UndoPlan, client: EchowinClient, sample: int = 3) -> None:
+    """The first contacts to delete are in the team of this key; when none of them is
+    (another account's key, or all deleted already), nothing is sent or recorded."""
+    if not plan.to_delete:
+        return
+    every = plan.to_delete
+    spread = {0, len(every) // 2, len(every) - 1}  # the first, the middle, the last
+    ids = [every[i][0] for i in sorted(spread)][:sample]
+    if not any(contact_exists(client, contact_id) for contact_id in ids):
+        raise InputError(
+            f"none of the {len(ids)} contacts looked up of those this import created is in "
+            "the team of "
+            "this key: check --api-key-file / ECHOWIN_API_KEY and --api-url (or they were "
+            "deleted already); nothing was deleted"
+        )
 
 
 def _delete(client: EchowinClient, contact_id: str) -> tuple[str, str]:
@@ -256,11 +275,11 @@ def describe(plan: UndoPlan) -> str:
     if plan.done_before is not None:
         return (f"This import was undone already: {plan.done_before.get('deleted', 0)} contacts "
                 "deleted; nothing is left to delete.")  # fmt: skip
-    minutes = math.ceil(plan.minutes) if plan.to_delete else 0
+    took = f"about {math.ceil(plan.minutes)} min" if plan.minutes >= 1 else "under a minute"
     text = (
         f"Undo deletes the {len(plan.to_delete)} contacts the import of {plan.source or 'a file'} "
-        f"created (rows 'created' in {plan.report_dir}), about {minutes} min at echowin's "
-        "write limit (60 a minute)."
+        f"created (rows 'created' in {plan.report_dir}), {took} at echowin's write limit "
+        "(60 a minute)."
     )
     if plan.settled:
         text += f" {plan.settled} were settled by an undo that stopped; they are not sent again."

@@ -56,7 +56,8 @@ def test_reasons_are_grouped_with_a_few_examples_and_escaped() -> None:
     reasons.add(20, "Role: role is empty, and it is required; Email: email 'x@' is not an email")
     page = render({"source": "a.csv", "rejected": 11, "finished": True}, reasons, ["results.csv"])
     assert "Phone: number … is too short for a phone number" in page
-    assert page.count("<li>row ") == 3 + 1 + 1  # three examples of the ten, and the others
+    assert page.count("<li>row ") == 3 + 1  # three examples of the ten; the other row whole
+    assert ">10</td>" in page and ">1</td>" in page  # groups add up to the 11 rows
     assert "<b>'" not in page and "&lt;b&gt;" in page
 
 

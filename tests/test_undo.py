@@ -106,3 +106,25 @@ def test_the_cli_shows_the_plan_asks_or_needs_yes_and_refuses_a_validate_report(
     assert code == 0, output
     code, output = run_cli(["undo", "v", "--yes", *api], tmp_path)
     assert code == 2 and "a dry run" in output
+
+
+def test_undo_with_another_teams_key_deletes_nothing_and_records_nothing(
+    sandbox: RunningSandbox, team: Team, tmp_path: Path
+) -> None:
+    from bulk_sync.errors import InputError
+    from tests.conftest import team_on
+
+    leads(tmp_path, 3)
+    with client_for(sandbox, team) as client:
+        run_import(client, tmp_path, "r")
+    with team_on(sandbox) as other, client_for(sandbox, other) as wrong:
+        try:
+            undo(wrong, tmp_path, "r")
+        except InputError as exc:
+            assert "none of the 3 contacts looked up of those this import created" in str(exc)
+        else:
+            raise AssertionError("an undo with another team's key went ahead")
+    assert not (tmp_path / "r" / "undo").exists()  # nothing recorded: the right key still works
+    with client_for(sandbox, team) as client:
+        assert undo(client, tmp_path, "r").counts["deleted"] == 3
+    assert all_contacts(team) == []

@@ -25,17 +25,18 @@ class Reasons:
     other: int = 0
 
     def add(self, row: int, reason: str) -> None:
-        for part in reason.split("; "):
-            key = _VALUE.sub("…", part)
-            group = self.groups.get(key)
-            if group is None:
-                if len(self.groups) >= GROUPS:
-                    self.other += 1
-                    continue
-                group = self.groups[key] = [0, []]
-            group[0] += 1
-            if len(group[1]) < EXAMPLES:
-                group[1].append((row, part))
+        """One rejected row: its whole reason is one group (a reason may hold `; `
+        itself), so the groups add up to the rejected rows."""
+        key = _VALUE.sub("…", reason)
+        group = self.groups.get(key)
+        if group is None:
+            if len(self.groups) >= GROUPS:
+                self.other += 1
+                return
+            group = self.groups[key] = [0, []]
+        group[0] += 1
+        if len(group[1]) < EXAMPLES:
+            group[1].append((row, reason))
 
 
 def render(summary: dict[str, Any], reasons: Reasons, files: list[str]) -> str:
