@@ -169,46 +169,62 @@ class RateLimitsMode(StrEnum):
 )
 def sandbox_serve(
     host: Annotated[
-        str, typer.Option(help="Address to bind; only loopback unless you say so.")
+        str,
+        typer.Option(metavar="ADDRESS", help="Address to bind; only loopback unless you say so."),
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 8765,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, metavar="PORT", help="Port; 0 picks a free one.")
+    ] = 8765,
     db: Annotated[
         Path | None,
         typer.Option(
+            metavar="FILE",
             help="SQLite file that keeps the data across restarts (default: memory).",
             dir_okay=False,
         ),
     ] = None,
-    api_key: Annotated[str, typer.Option(help="The default team's API key.")] = "sandbox",
+    api_key: Annotated[
+        str, typer.Option(metavar="KEY", help="The default team's API key.")
+    ] = "sandbox",
     admin_token: Annotated[
-        str | None, typer.Option(help="Token for the /_sandbox/ control API (default: random).")
+        str | None,
+        typer.Option(
+            metavar="TOKEN", help="Token for the /_sandbox/ control API (default: random)."
+        ),
     ] = None,
     seed: Annotated[
         Path | None,
         typer.Option(
+            metavar="FILE",
             help="Seed YAML for new teams (default: samples/sandbox-seed.yaml).",
             exists=True,
             dir_okay=False,
         ),
     ] = None,
     rate_limits: Annotated[
-        RateLimitsMode, typer.Option(help="echowin's limits per team, or none.")
+        RateLimitsMode,
+        typer.Option(metavar="echowin|off", help="echowin's limits per team, or none (off)."),
     ] = RateLimitsMode.echowin,
     time_scale: Annotated[
         float,
         typer.Option(
-            min=0.001, help="Divide every rate-limit window by N (60: a minute is a second)."
+            min=0.001,
+            metavar="N",
+            help="Divide every rate-limit window by N (60: a minute is a second).",
         ),
     ] = 1.0,
     faults: Annotated[
         str | None,
         typer.Option(
+            metavar="KIND=P,...",
             help="Comma list of kind=probability; kinds: 429, 500, 502, 503, latency, "
-            "drop_before, drop_after, timeout, late_commit."
+            "drop_before, drop_after, timeout, late_commit.",
         ),
     ] = None,
-    fault_seed: Annotated[int, typer.Option(help="Seed of the fault sequence.")] = 0,
-    latency_ms: Annotated[int, typer.Option(min=0, help="What a latency fault adds.")] = 500,
+    fault_seed: Annotated[int, typer.Option(metavar="N", help="Seed of the fault sequence.")] = 0,
+    latency_ms: Annotated[
+        int, typer.Option(min=0, metavar="MS", help="Milliseconds a latency fault adds.")
+    ] = 500,
     unstable_ties: Annotated[
         bool,
         typer.Option(
@@ -528,7 +544,12 @@ def validate_command(
 )
 def undo_command(
     report_dir: Annotated[
-        Path, typer.Argument(help="The report folder of the import to undo.", show_default=False)
+        Path,
+        typer.Argument(
+            metavar="REPORT_DIR",
+            help="The report folder of the import to undo.",
+            show_default=False,
+        ),
     ],
     yes: Annotated[bool, typer.Option("--yes", help="Delete without asking (scripts).")] = False,
     dry_run: Annotated[

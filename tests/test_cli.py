@@ -335,6 +335,8 @@ def test_help_shows_examples_environment_variables_and_no_bool_placeholders(
     text = " ".join(result.output.split())
     assert "Example" in text
     assert "<bool>" not in text and "--no-" not in text
+    # no click type names to decode: every value says what it is (FILE, PORT, N, KEY...)
+    assert not re.search(r"<(str|int|float|text|integer)( range)?>", text), text
     if command in (["import"], ["validate"], ["export"]):
         names = ["ECHOWIN_API_URL", "ECHOWIN_API_KEY"]
         for name in names + (["BULK_SYNC_STATE_DIR"] if command != ["validate"] else []):
