@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,9 +23,10 @@ import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -138,19 +139,24 @@ def _now() -> str:
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def _api_failure(exc: Exception, *, sent: bool) -> typer.Exit:
-    """An API error that ended a command, with what to do next."""
+def _api_failure(
+    exc: Exception, *, sent: bool, fail: Callable[[str, int], typer.Exit] | None = None
+) -> typer.Exit:
+    """An API error that ended a command, with what to do next (through `fail`: a
+    run's `_Log.fail` logs it as the end line too)."""
     from .errors import AuthRefused, Interrupted
 
+    fail = fail or _fail
     if isinstance(exc, AuthRefused) and not sent:
-        return _fail(
-            f"echowin refused the API key ({exc.status}): check ECHOWIN_API_KEY / --api-key-file"
+        return fail(
+            f"echowin refused the API key ({exc.status}): check ECHOWIN_API_KEY / --api-key-file",
+            EXIT_USAGE,
         )
     if isinstance(exc, Interrupted) and not sent:
-        return _fail("stopped before anything was sent", code=3)
+        return fail("stopped before anything was sent", 3)
     if sent:
-        return _fail(f"{exc}; re-run the same command to resume", code=3)
-    return _fail(f"{exc}; nothing was sent: run the same command again", code=3)
+        return fail(f"{exc}; re-run the same command to resume", 3)
+    return fail(f"{exc}; nothing was sent: run the same command again", 3)
 
 
 class RateLimitsMode(StrEnum):
@@ -560,12 +566,20 @@ def undo_command(
     api_key_file: ApiKeyFileOpt = None,
     sandbox: SandboxOpt = False,
     timeout: TimeoutOpt = None,
+    quiet: QuietOpt = False,
+    log_file: LogFileOpt = None,
+    json_logs: JsonLogsOpt = False,
 ) -> None:
     """Delete exactly the contacts an import created (its 'created' rows), paced and
-    resumable; asks first on a terminal."""
+    resumable; asks first on a terminal. Its report goes in REPORT_DIR/undo/.
+
+    Exit codes: 0 done (or nothing left to delete), 1 some contacts were refused,
+    2 not an import's reports or a key of another team (nothing deleted), 3 stopped
+    (run the same command to go on), 4 another run holds the state directory.
+    """
     from .errors import ApiError, ConfigError, InputError, Interrupted
     from .state import Locked
-    from .undo import UndoOptions, describe, plan_undo, undo_import
+    from .undo import UndoOptions, describe, plan_undo, plan_warnings, undo_import
 
     stop = _StopOnSignal()
     options = UndoOptions(report_dir, state_dir, should_stop=stop.requested)
@@ -573,26 +587,58 @@ def undo_command(
         plan = plan_undo(options)
     except InputError as exc:
         raise _fail(str(exc)) from None
-    out.print(describe(plan), markup=False)
-    if dry_run or plan.done_before is not None or not plan.to_delete:
+    nothing_to_do = dry_run or plan.done_before is not None or not plan.to_delete
+    asking = not yes and not nothing_to_do
+    if quiet and not asking and not nothing_to_do:
+        for warning in plan_warnings(plan):  # on stderr, quiet or not: cron mails them
+            err.print(Text.assemble(("warning:", "yellow"), " ", warning))
+    else:  # the summary of a run that sends nothing, or what the question is about
+        out.print(describe(plan), markup=False)
+    if nothing_to_do:
         raise typer.Exit(0)
-    if not yes:
+    if asking:
         if not sys.stdin.isatty():
             raise _fail("not on a terminal: add --yes to delete without asking")
         if not typer.confirm(f"Delete these {len(plan.to_delete)} contacts?", default=False):
             out.print("Nothing was deleted.")
             raise typer.Exit(0)
-    try:
-        with stop, _connected(api_url, api_key_file, sandbox, timeout) as client:
-            result = undo_import(options, client, plan=plan)
-    except (InputError, ConfigError) as exc:
-        raise _fail(str(exc)) from None
-    except Locked as exc:
-        raise _fail(str(exc), code=4) from None
-    except (ApiError, Interrupted) as exc:
-        raise _api_failure(exc, sent=False) from None
-    c = result.counts
-    out.print(f"Deleted {c['deleted']} contacts; {c['already_gone']} were gone already; "
+    log = _Log(quiet, log_file, json_logs)
+    bar = _terminal_bar(quiet)
+    task = bar.add_task("deleting", total=len(plan.to_delete)) if bar is not None else None
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None and task is not None:
+            bar.update(task, completed=done, total=total, refresh=True)
+        else:
+            log.every("progress", f"deleted {done} of {total}", done=done, total=total)
+
+    with log:
+        try:
+            with stop, _connected(api_url, api_key_file, sandbox, timeout) as client:
+                log.line("start", f"undo: the import of {plan.source} ({report_dir.resolve()}) "
+                         f"on {client.settings.url}: {_n(len(plan.to_delete), 'contact')} to "
+                         f"delete; {'resumed' if plan.settled else 'new'} job"
+                         + (f", {plan.settled} settled by an earlier undo" if plan.settled else ""),
+                         report_dir=str(report_dir.resolve()), host=client.settings.url,
+                         to_delete=len(plan.to_delete), settled=plan.settled)  # fmt: skip
+                if bar is not None:
+                    bar.start()
+                try:
+                    result = undo_import(options, client, plan=plan, on_progress=progress)
+                finally:
+                    if bar is not None:
+                        bar.stop()
+        except (InputError, ConfigError) as exc:
+            raise log.fail(str(exc)) from None
+        except Locked as exc:
+            raise log.fail(str(exc), code=4) from None
+        except (ApiError, Interrupted) as exc:
+            raise _api_failure(exc, sent=False, fail=log.fail) from None
+        c = result.counts
+        what = f"deleted {c['deleted']}, already gone {c['already_gone']}, refused {c['failed']}"
+        log.line("end", f"stopped: {result.error}; {what}" if result.error else f"finished: {what}",
+                 exit_code=result.exit_code, **c)  # fmt: skip
+    out.print(f"Deleted {_n(c['deleted'], 'contact')}; {c['already_gone']} were gone already; "
               f"{c['failed']} refused. Report: {result.report_dir.resolve()}/")  # fmt: skip
     if result.error:
         _error(f"the undo stopped: {result.error}; run the same command to go on")
@@ -704,15 +750,15 @@ def _import(
             )
         progress.end(result)
     except (InputError, ConfigError) as exc:
-        raise _fail(str(exc)) from None
+        raise log.fail(str(exc)) from None
     except Locked as exc:
-        raise _fail(str(exc), code=4) from None
+        raise log.fail(str(exc), code=4) from None
     except (ApiError, Interrupted) as exc:  # before the first write: import_file keeps later ones
-        raise _api_failure(exc, sent=False) from None
+        raise _api_failure(exc, sent=False, fail=log.fail) from None
     except KeyboardInterrupt:
-        raise _fail("stopped at once, before anything was sent", code=3) from None
+        raise log.fail("stopped at once, before anything was sent", code=3) from None
     except BulkSyncError as exc:  # pragma: no cover - every subclass is handled above
-        raise _fail(str(exc)) from None
+        raise log.fail(str(exc)) from None
     finally:
         log.close()
     _print_result(result, quiet)
@@ -780,6 +826,8 @@ def export_command(
     api_key_file: ApiKeyFileOpt = None,
     sandbox: SandboxOpt = False,
     quiet: QuietOpt = False,
+    log_file: LogFileOpt = None,
+    json_logs: JsonLogsOpt = False,
 ) -> None:
     """Back up every contact to CSV or XLSX, verified complete (or exit 3 saying why).
 
@@ -801,53 +849,67 @@ def export_command(
         output, tuple(tag or ()), search, keep, mapping=mapping, include=kinds,
         state_dir=state_dir, should_stop=stop.requested,
     )  # fmt: skip
-    last = [time.monotonic()]
-    bar = None
-    if not quiet and err.is_terminal:
-        bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err, transient=True,
-        )  # fmt: skip
-        task = bar.add_task("contacts", total=None)
+    log = _Log(quiet, log_file, json_logs)
+    bar = _terminal_bar(quiet)
+    task = bar.add_task("contacts", total=None) if bar is not None else None
+
+    def start(info: dict[str, Any]) -> None:
+        filters = [f"tag {t}" for t in info["filters"]["tags"]]
+        if info["filters"]["search"]:
+            filters.append(f"search {info['filters']['search']!r}")
+        known = info["details_known"]
+        job = f"resumed job, {known} details read by an earlier run" if known else "new job"
+        log.line("start", f"export: {info['host']} into {info['output']} ({info['format']}); "
+                 f"{info['contacts']} contacts, {' and '.join(filters) or 'no filter'}; {job}",
+                 **info)  # fmt: skip
 
     def progress(p: ExportProgress) -> None:
-        if p.stage == "details" and p.rows == 0 and not quiet:
+        what = "contacts" if p.stage == "contacts" else "details read"
+        if p.stage == "details" and p.rows == 0:
             eta = f", about {_duration(p.eta_min * 60)} at echowin's GET limit" if p.eta_min else ""
-            err.print(f"reading {', '.join(kinds)} of each contact: {p.total} requests{eta};"
-                      " if stopped, the same command goes on where it stopped")  # fmt: skip
-        if bar is not None:
-            bar.update(task, completed=p.rows, total=p.total, description=p.stage)
-        elif not quiet and time.monotonic() - last[0] >= 10:
-            last[0] = time.monotonic()
-            of = f" of {p.total}" if p.total is not None else ""
-            what = "contacts" if p.stage == "contacts" else "details read"
-            err.print(f"{_now()} {what} {p.rows}{of}")
-
-    try:
-        with (
-            stop,
-            _connected(api_url, api_key_file, sandbox, timeout) as client,
-        ):
+            told = (f"reading {', '.join(kinds)} of each contact: {p.total} requests{eta}; if "
+                    "stopped, the same command goes on where it stopped")  # fmt: skip
             if bar is not None:
-                bar.start()
-            try:
-                result = export_contacts(options, client, on_progress=progress)
-            finally:
+                err.print(told)
+            else:
+                log.line("details", told, requests=p.total)
+        if bar is not None and task is not None:
+            bar.update(task, completed=p.rows, total=p.total, description=what, refresh=True)
+        else:
+            of = f" of {p.total}" if p.total is not None else ""
+            log.every("progress", f"{what} {p.rows}{of}", stage=p.stage, rows=p.rows,
+                      total=p.total)  # fmt: skip
+
+    with log:
+        try:
+            with (
+                stop,
+                _connected(api_url, api_key_file, sandbox, timeout) as client,
+            ):
                 if bar is not None:
-                    bar.stop()
-    except (ConfigError, InputError) as exc:
-        raise _fail(str(exc)) from None
-    except AuthRefused as exc:
-        raise _api_failure(exc, sent=False) from None
-    except ApiError as exc:
-        raise _fail(f"{exc}; run the export again", code=3) from None
-    except OSError as exc:
-        raise _fail(
-            f"cannot write {exc.filename or output} ({exc.strerror or exc}); free some space "
-            "or write elsewhere, then run the export again",
-            code=3,
-        ) from None
+                    bar.start()
+                try:
+                    result = export_contacts(options, client, on_progress=progress, on_start=start)
+                finally:
+                    if bar is not None:
+                        bar.stop()
+        except (ConfigError, InputError) as exc:
+            raise log.fail(str(exc)) from None
+        except AuthRefused as exc:
+            raise _api_failure(exc, sent=False, fail=log.fail) from None
+        except ApiError as exc:
+            raise log.fail(f"{exc}; run the export again", code=3) from None
+        except OSError as exc:
+            raise log.fail(
+                f"cannot write {exc.filename or output} ({exc.strerror or exc}); free some space "
+                "or write elsewhere, then run the export again",
+                code=3,
+            ) from None
+        verified = "verified" if result.verified else f"not verified: {result.reason}"
+        log.line("end", f"exported {_n(result.rows, 'contact')} in {_n(result.pages, 'page')}, "
+                 f"{result.seconds:.1f} s: {verified}", rows=result.rows, pages=result.pages,
+                 seconds=result.seconds, verified=result.verified, reason=result.reason,
+                 file=str(result.path.resolve()), exit_code=result.exit_code)  # fmt: skip
     path = result.path.resolve()
     if result.verified:
         out.print(f"Exported {_n(result.rows, 'contact')} in {_n(result.pages, 'page')}, "
@@ -889,30 +951,85 @@ class _StopOnSignal:
 
 class _Log:
     """Dated log lines: on stderr when not on a terminal (cron), and in `--log-file`;
-    one JSON object a line with `--json-logs`. Times are ISO 8601 with the UTC offset."""
+    one JSON object a line with `--json-logs`. Times are ISO 8601 with the UTC offset.
+    Import, export and undo all log through one: a start line, `every` for a line at
+    most each `EVERY_S` while the run goes on, and an end line (or `fail`)."""
+
+    EVERY_S = 10.0
 
     def __init__(self, quiet: bool, log_file: Path | None = None, json_lines: bool = False):
         self._json = json_lines
         self._stderr = not quiet and not err.is_terminal
+        self._last = time.monotonic()
+        self.ended = False
         try:
             self._file = log_file.open("a", encoding="utf-8") if log_file else None
         except OSError as exc:
             raise _fail(f"--log-file {log_file}: {exc.strerror or exc}") from None
 
+    def __enter__(self) -> _Log:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def line(self, event: str, message: str, **fields: Any) -> None:
+        self._emit(event, message, fields, on_stderr=True)
+
+    def _emit(self, event: str, message: str, fields: dict[str, Any], *, on_stderr: bool) -> None:
         if self._json:
             text = json.dumps({"time": _now(), "event": event, "message": message, **fields})
         else:
             text = f"{_now()} {message}"
-        if self._stderr:
+        if self._stderr and on_stderr:
             err.print(text, markup=False, highlight=False)
         if self._file is not None:
             self._file.write(text + "\n")
             self._file.flush()
+        self.ended = self.ended or event == "end"
+
+    def every(self, event: str, message: str, **fields: Any) -> None:
+        """A line, unless one was logged less than `EVERY_S` ago (a slow run's heartbeat)."""
+        if time.monotonic() - self._last >= self.EVERY_S:
+            self._last = time.monotonic()
+            self.line(event, message, **fields)
+
+    def fail(self, message: str, code: int = EXIT_USAGE) -> typer.Exit:
+        """The run ends on an error: the log file's end line says so; stderr has the
+        `error: ...` line (`_fail`) as its end."""
+        if not self.ended:
+            fields = {"exit_code": code, "error": message}
+            self._emit("end", f"stopped: {message}", fields, on_stderr=False)
+        return _fail(message, code)
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+            self._file = None
+
+
+class _Count(ProgressColumn):
+    """`done/total`; `~total` while the total is an estimate (a CSV's, from the bytes
+    read so far), `?` while there is none."""
+
+    def render(self, task: Task) -> Text:
+        total = "?" if task.total is None else f"{int(task.total)}"
+        if task.total is not None and task.fields.get("estimated"):
+            total = "~" + total
+        return Text(f"{int(task.completed)}/{total}", style="progress.download")
+
+
+def _terminal_bar(quiet: bool) -> Progress | None:
+    """The Rich bar on stderr that import, export and undo show on a terminal (None
+    when quiet or not on one); it is redrawn on each update (no refresh thread, so
+    workers can be forked)."""
+    if quiet or not err.is_terminal:
+        return None
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), _Count(),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+        auto_refresh=False,
+    )  # fmt: skip
 
 
 class _ProgressView:
@@ -920,32 +1037,19 @@ class _ProgressView:
     down, the time left); under cron a start line, a line every 10 s and at each wait
     longer than 10 s, and an end line; nothing on screen if quiet."""
 
-    EVERY_S = 10.0
-
     def __init__(self, quiet: bool, log: _Log) -> None:
         self._quiet = quiet
         self._log = log
         self._bar: Progress | None = None
         self._task: TaskID | None = None
-        self._last_line = 0.0
         self._started = time.monotonic()
         self._last: ImportProgress | None = None
         self._wait: tuple[str, float] | None = None  # rate class, monotonic deadline
 
     def __enter__(self) -> _ProgressView:
-        self._last_line = self._started = time.monotonic()
-        if not self._quiet and err.is_terminal:
-            self._bar = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-                auto_refresh=False,  # no refresh thread: workers can then be forked
-            )
+        self._started = time.monotonic()
+        self._bar = _terminal_bar(self._quiet)
+        if self._bar is not None:
             self._bar.start()
             self._task = self._bar.add_task("reading", total=None)
         return self
@@ -971,7 +1075,7 @@ class _ProgressView:
 
     def waiting(self, rate_class: str, seconds: float) -> None:
         self._wait = (rate_class, time.monotonic() + seconds)
-        if seconds > self.EVERY_S:
+        if seconds > _Log.EVERY_S:
             self._log.line("wait", f"waiting {seconds:.0f} s for echowin's {rate_class} rate "
                            "limit", rate_class=rate_class, seconds=round(seconds, 1))  # fmt: skip
         self._show()
@@ -1003,12 +1107,11 @@ class _ProgressView:
         if self._bar is not None and self._task is not None:
             description = f"{rows / elapsed:.0f} rows/s, {detail}{waiting}"
             self._bar.update(self._task, completed=rows, total=p.total if p else None,
-                             description=description)  # fmt: skip
-            self._bar.refresh()
-        elif time.monotonic() - self._last_line >= self.EVERY_S:
-            self._last_line = time.monotonic()
-            of = f" of {p.total}" if p and p.total else ""
-            self._log.line("progress", f"rows {rows}{of}: {detail}{waiting}", rows=rows)
+                             estimated=bool(p and p.estimated), description=description,
+                             refresh=True)  # fmt: skip
+        else:
+            of = f" of {'~' if p and p.estimated else ''}{p.total}" if p and p.total else ""
+            self._log.every("progress", f"rows {rows}{of}: {detail}{waiting}", rows=rows)
 
 
 def _print_result(result: ImportResult, quiet: bool) -> None:

@@ -283,12 +283,23 @@ def describe(plan: UndoPlan) -> str:
     )
     if plan.settled:
         text += f" {plan.settled} were settled by an undo that stopped; they are not sent again."
-    if plan.unconfirmed:
-        text += (f" {plan.unconfirmed} rows are 'unconfirmed' (echowin counted them created, no "
-                 "contact was matched): they have no id and are left alone.")  # fmt: skip
-    if not plan.import_finished:
-        text += (
-            " The import did not finish: a batch in flight when it stopped is not in its "
-            "report; run the import again to settle it, then undo its new report."
-        )
+    for warning in plan_warnings(plan):
+        text += f" {warning[0].upper()}{warning[1:]}."
     return text
+
+
+def plan_warnings(plan: UndoPlan) -> list[str]:
+    """What the undo leaves undone, each a sentence without its end (quiet runs show
+    these alone, on stderr)."""
+    warnings = []
+    if plan.unconfirmed:
+        warnings.append(
+            f"{plan.unconfirmed} rows are 'unconfirmed' (echowin counted them created, no "
+            "contact was matched): they have no id and are left alone"
+        )
+    if not plan.import_finished:
+        warnings.append(
+            "the import did not finish: a batch in flight when it stopped is not in its "
+            "report; run the import again to settle it, then undo its new report"
+        )
+    return warnings

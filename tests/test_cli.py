@@ -359,3 +359,77 @@ def test_cron_gets_dated_start_and_end_lines_and_json_logs_in_a_file(tmp_path: P
     assert start["event"] == "start" and start["mode"] == "dry run" and start["host"] == "offline"
     assert end["event"] == "end" and end["rejected"] == 1 and end["exit_code"] == 1
     assert re.fullmatch(stamp, start["time"])
+
+
+def _json_lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_export_and_undo_log_like_import_start_heartbeat_and_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One log for the three: a start line, a line every `EVERY_S` (0 here: each step),
+    an end line; `--log-file` and `--json-logs` on export and undo too."""
+    from bulk_sync import cli
+
+    rows = "".join(f"212555{i:04d}\n" for i in range(150))
+    (tmp_path / "in.csv").write_text("Phone\n" + rows)
+    env = {"ECHOWIN_API_KEY": "", "BULK_SYNC_STATE_DIR": str(tmp_path / "state")}
+    code, output = run_cli(["import", "in.csv", "--sandbox", "-q", "--report-dir", "r"],
+                           tmp_path, env)  # fmt: skip
+    assert code == 0, output
+    monkeypatch.setattr(cli._Log, "EVERY_S", 0.0)
+    code, output = run_cli(["export", "out.csv", "--sandbox", "--tag", "Nope", "--log-file",
+                            "refused.log"], tmp_path, env)  # fmt: skip
+    assert code == 2 and "stopped: no tag named 'Nope'" in (tmp_path / "refused.log").read_text()
+    code, output = run_cli(["export", "out.csv", "--sandbox", "--json-logs", "--log-file",
+                            "export.log"], tmp_path, env)  # fmt: skip
+    assert code == 0, output
+    start, *beats, end = _json_lines(tmp_path / "export.log")
+    assert start["event"] == "start" and start["output"] == str((tmp_path / "out.csv").resolve())
+    assert str(start["host"]).startswith("http://127.0.0.1:") and start["format"] == "csv"
+    assert start["filters"] == {"tags": [], "search": None} and start["details_known"] == 0
+    assert [b["rows"] for b in beats] == [100] and beats[0]["event"] == "progress"
+    assert end["event"] == "end" and end["verified"] is True and end["exit_code"] == 0
+    assert end["rows"] == 150 and end["pages"] == 2 and isinstance(end["seconds"], float)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", str(start["time"]))
+    assert re.fullmatch(r"export: http://127\.0\.0\.1:\d+ into .*out\.csv \(csv\); 150 "
+                        r"contacts, no filter; new job", str(start["message"]))  # fmt: skip
+    assert re.fullmatch(
+        r"exported 150 contacts in 2 pages, [\d.]+ s: verified", str(end["message"])
+    )
+    assert '"event": "end"' in output  # on stderr too (not a terminal)
+
+    # undo: five contacts are enough to see each step (60 deletes a minute)
+    (tmp_path / "five.csv").write_text("Phone\n" + rows.replace("2125550", "2125559")[:55])
+    code, output = run_cli(["import", "five.csv", "--sandbox", "-q", "--report-dir", "r5"],
+                           tmp_path, env)  # fmt: skip
+    assert code == 0, output
+    code, output = run_cli(["undo", "r5", "--yes", "--sandbox", "--json-logs", "--log-file",
+                            "undo.log"], tmp_path, env)  # fmt: skip
+    assert code == 0, output
+    start, *beats, end = _json_lines(tmp_path / "undo.log")
+    assert start["event"] == "start" and start["to_delete"] == 5 and start["settled"] == 0
+    assert [b["done"] for b in beats] == [1, 2, 3, 4, 5]
+    assert end["event"] == "end" and end["deleted"] == 5 and end["exit_code"] == 0
+
+
+def test_undo_quiet_prints_the_summary_on_stdout_and_warnings_on_stderr(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("Phone\n2125550100\n2125550101\n")
+    env = {"ECHOWIN_API_KEY": "", "BULK_SYNC_STATE_DIR": str(tmp_path / "state")}
+    code, output = run_cli(["import", "in.csv", "--sandbox", "-q", "--report-dir", "r"],
+                           tmp_path, env)  # fmt: skip
+    assert code == 0, output
+    summary = tmp_path / "r" / "summary.json"  # as an import that stopped would say
+    summary.write_text(summary.read_text().replace('"finished": true', '"finished": false'))
+    old = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        result = CliRunner().invoke(app, ["undo", "r", "--yes", "--sandbox", "--quiet"], env=env)
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("Deleted 2 contacts; 0 were gone already; 0 refused. Report: ")
+    (warning,) = " ".join(result.stderr.split()).split("warning: ")[1:]
+    assert warning.startswith("the import did not finish"), result.stderr

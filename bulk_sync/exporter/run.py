@@ -93,6 +93,7 @@ def export_contacts(
     *,
     on_progress: Callable[[ExportProgress], None] | None = None,
     env: EnvMapping[str, str] | None = None,
+    on_start: Callable[[dict[str, Any]], None] | None = None,
 ) -> ExportResult:
     """Export the team; see the module docstring. Raises ConfigError or MappingError
     (nothing read yet) for an OUTPUT that cannot be written, an unknown tag or a bad
@@ -101,7 +102,7 @@ def export_contacts(
     target = dated(options.output)
     _check_target(target)
     try:
-        return _export(options, client, target, on_progress, env)
+        return _export(options, client, target, on_progress, env, on_start)
     except _WRITE_ERRORS as exc:  # a full disk, say
         partial = partial_path(target)
         for stale in [partial, *(sibling_path(partial, SHEETS[k]) for k in options.include)]:
@@ -122,6 +123,7 @@ def _export(
     target: Path,
     on_progress: Callable[[ExportProgress], None] | None,
     env: EnvMapping[str, str] | None,
+    on_start: Callable[[dict[str, Any]], None] | None = None,
 ) -> ExportResult:
     started, started_at = time.monotonic(), _now()
     env = os.environ if env is None else env
@@ -138,6 +140,16 @@ def _export(
             else Layout(client.custom_fields())
         )
         start_total = _count(client, options.search, tag_ids)
+        if on_start is not None:
+            on_start({
+                "output": str(target.resolve()),
+                "host": client.settings.url,
+                "format": target.suffix.lower().lstrip("."),
+                "filters": {"tags": list(options.tags), "search": options.search},
+                "include": list(options.include),
+                "contacts": start_total,
+                "details_known": _details_known(client, options, env),
+            })  # fmt: skip
         spool = Spool(Path(work) / "rows", target.suffix.lower())
         ids = _DiskIds(Path(work) / "ids.sqlite3")
         pages, verified = 0, False
@@ -240,6 +252,17 @@ def _write(
         siblings = write_output(spool, layout.columns, partial, form, tables)
         store.forget()
         return siblings
+    finally:
+        store.close()
+
+
+def _details_known(client: EchowinClient, options: ExportOptions, env: EnvMapping[str, str]) -> int:
+    """Details an earlier, stopped run read and kept (`--include`): this run resumes it."""
+    if not options.include:
+        return 0
+    store = DetailStore(resolve_state_dir(options.state_dir, env), client.settings.identity)
+    try:
+        return store.count()
     finally:
         store.close()
 

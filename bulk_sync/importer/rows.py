@@ -36,7 +36,8 @@ class Progress:
     created: int
     rejected: int
     duplicates: int
-    total: int | None  # data rows in the file, when the format says (spreadsheets)
+    total: int | None  # data rows in the file: as a spreadsheet says, or a CSV's estimate
+    estimated: bool = False  # total is a CSV's, estimated from the bytes read so far
 
 
 @dataclass
