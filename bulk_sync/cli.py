@@ -351,8 +351,9 @@ ReportDirOpt = Annotated[
     Path | None,
     typer.Option(
         metavar="DIR",
-        help="Where reports go (default: ./bulk-sync-reports/UTC-TIME-import/, or "
-        "-validate/ for a check).",
+        help="Where reports go; {date} or {datetime} in it are filled in (UTC); a folder "
+        "holding another import's reports that created contacts is refused (default: "
+        "./bulk-sync-reports/UTC-TIME-import/, or -validate/ for a check).",
     ),
 ]
 ApiUrlOpt = Annotated[

@@ -50,12 +50,12 @@ def finish(partial: Path, path: Path) -> None:
 
 
 def dated(path: Path, now: dt.datetime | None = None) -> Path:
-    """`path` with `{date}` / `{datetime}` filled in (UTC)."""
+    """`path` with `{date}` / `{datetime}` filled in (UTC), in its name or any folder."""
     moment = now or dt.datetime.now(dt.UTC)
-    name = path.name
+    text = str(path)
     for placeholder, (form, _) in _PLACEHOLDERS.items():
-        name = name.replace(placeholder, moment.strftime(form))
-    return path.with_name(name)
+        text = text.replace(placeholder, moment.strftime(form))
+    return Path(text)
 
 
 def is_pattern(path: Path) -> bool:

@@ -3,7 +3,10 @@ the team holds, after a partial import, after a re-run, and twice (sandbox over 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+import pytest
 
 from bulk_sync.client import EchowinClient
 from bulk_sync.importer import ImportOptions, import_file
@@ -128,3 +131,44 @@ def test_undo_with_another_teams_key_deletes_nothing_and_records_nothing(
     with client_for(sandbox, team) as client:
         assert undo(client, tmp_path, "r").counts["deleted"] == 3
     assert all_contacts(team) == []
+
+
+def test_a_report_folder_of_an_import_is_only_reused_by_its_own_job(
+    sandbox: RunningSandbox, team: Team, tmp_path: Path
+) -> None:
+    """A second import into a folder whose import created contacts would overwrite the
+    only record undo has of them: refused (exit 2, nothing sent); the same job resuming
+    there (after exit 3) goes on; `{date}`/`{datetime}` in --report-dir give new folders."""
+    from bulk_sync.errors import ConfigError
+
+    leads(tmp_path, 300)
+    with client_for(sandbox, team) as client:
+        stopped = run_import(client, tmp_path, "r", should_stop=lambda: client.stats.writes >= 2)
+        assert stopped.exit_code == 3
+        resumed = run_import(client, tmp_path, "r")  # the same job: its own folder
+        assert resumed.exit_code == 0 and resumed.counts["created"] == 300
+        before = (tmp_path / "r" / "results.csv").read_text()
+        sent = client.stats.writes
+        with pytest.raises(ConfigError, match=r"holds the reports of another import, which "
+                           r"created 300 contacts .*\{datetime\}"):  # fmt: skip
+            run_import(client, tmp_path, "r")  # a finished job's file again: a new job
+        assert client.stats.writes == sent
+    assert (tmp_path / "r" / "results.csv").read_text() == before
+    (tmp_path / "key").write_text(team.api_key)
+    (tmp_path / "key").chmod(0o600)
+    api = ["--api-url", sandbox.url, "--api-key-file", "key"]
+    write_csv(tmp_path / "more.csv", [["Phone", "Name"], ["+12125559000", "More"]])
+    for command in (["import", "more.csv", "--state-dir", "state"], ["validate", "more.csv"]):
+        code, output = run_cli([*command, "-m", "m.yaml", "--report-dir", "r", *api], tmp_path)
+        assert code == 2 and "put {datetime} in it" in output.replace("\n", ""), output
+    assert len(all_contacts(team)) == 300
+    code, output = run_cli(["import", "more.csv", "-m", "m.yaml", "--state-dir", "state",
+                            "--report-dir", "reports/{date}/more-{datetime}", *api],
+                           tmp_path)  # fmt: skip
+    assert code == 0, output
+    (made,) = (tmp_path / "reports").glob("*/more-*")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", made.parent.name), made
+    assert re.fullmatch(r"more-\d{4}-\d\d-\d\dT\d{6}Z", made.name), made
+    assert str(made.resolve()) in output.replace("\n", "")
+    code, output = run_cli(["undo", str(made), "--yes", *api, "--state-dir", "state"], tmp_path)
+    assert code == 0 and "Deleted 1 contact;" in output, output

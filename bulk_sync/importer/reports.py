@@ -60,6 +60,30 @@ def default_report_dir(now: dt.datetime | None = None, *, kind: str = "import") 
         raise _unwritable(path, exc) from None
 
 
+def check_report_dir(directory: Path, job_id: str | None) -> None:
+    """Refuse (ConfigError, exit 2, before anything is sent) to write over the reports
+    of an import that created contacts, unless this run goes on with that import's own
+    job (`job_id`, a resume after exit 3): they are the only record `undo` has of what
+    it created. A validate's reports, or an import's that created nothing, may go."""
+    try:
+        earlier = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(earlier, dict) or earlier.get("dry_run"):
+        return
+    created = int(earlier.get("created") or 0)
+    if not created:
+        return
+    same = job_id is not None and earlier.get("job_id") in (job_id, None)  # None: older reports
+    if same:
+        return
+    raise ConfigError(
+        f"{directory} holds the reports of another import, which created {created} contacts "
+        "(the record undo needs): give a new folder, or put {datetime} in it, as in "
+        "--report-dir 'reports/{datetime}', for a folder of its own each run"
+    )
+
+
 def _unwritable(directory: Path, exc: OSError) -> ConfigError:
     why = exc.strerror or str(exc)
     if directory.is_file() or exc.errno == errno.ENOTDIR:

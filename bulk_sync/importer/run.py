@@ -27,7 +27,7 @@ from ..client import EchowinClient
 from ..config import RateLimits, resolve_region
 from ..connect import OFFLINE
 from ..errors import ApiError, ConfigError, InputError, Interrupted, MappingError
-from ..files import file_sha256
+from ..files import dated, file_sha256
 from ..mapping import Mapping, load_mapping
 from ..sources import Source, open_source
 from ..state import command_line, resolve_state_dir, run_lock
@@ -44,7 +44,13 @@ from .prepare import (
     prepared_chunks,
 )
 from .push import BATCH_SIZE, Pusher, TagResolver
-from .reports import REPORT_COLUMNS, ReportWriter, default_report_dir, prune_reports
+from .reports import (
+    REPORT_COLUMNS,
+    ReportWriter,
+    check_report_dir,
+    default_report_dir,
+    prune_reports,
+)
 from .rows import Identity, Progress, RowRun
 from .team import INDEX_NAME, TeamIndex
 from .update import Updater, UpdateRules
@@ -224,6 +230,14 @@ def _import(
                            options.mode, options.allow_duplicates])  # fmt: skip
         key = JobKey(file_sha256(source.path), text_sha256(used), client.settings.identity)
         job, resumed = _job(journal, key, client, str(source.path), fresh=options.fresh)
+    given_dir = dated(options.report_dir) if options.report_dir is not None else None
+    if given_dir is not None:  # before the team is read, before anything is sent
+        try:
+            check_report_dir(given_dir, _job_id(job) if job is not None and resumed else None)
+        except ConfigError:
+            if job is not None and journal is not None and not resumed:
+                journal.forget(job)  # made just now: nothing of it was sent
+            raise
     index = None
     if not options.dry_run or (state_dir / INDEX_NAME).exists():
         index = stack.enter_context(TeamIndex(state_dir, client.settings.identity, region))
@@ -235,9 +249,7 @@ def _import(
         options.full_compare,
     )
 
-    report_dir = options.report_dir or default_report_dir(
-        kind="validate" if options.dry_run else "import"
-    )
+    report_dir = given_dir or default_report_dir(kind="validate" if options.dry_run else "import")
     try:
         writer = ReportWriter(report_dir, source.headers, source.preamble)
     except OSError as exc:
@@ -324,6 +336,7 @@ def _import(
     }
     if job is not None and journal is not None:
         result.summary["journal"] = str(journal.path)
+        result.summary["job_id"] = _job_id(job)
         result.summary["resumed_job_of"] = job.created_at if resumed else None
         result.summary["confirmed_earlier"] = run.confirmed_earlier
     writer.write_summary(result.summary)
@@ -432,6 +445,12 @@ def _job(
         journal.forget(job)
         break
     return journal.new_job(key, source), False
+
+
+def _job_id(job: Job) -> str:
+    """A job's name in summary.json: its journal, number and start (a number alone may
+    be given again once its job is forgotten)."""
+    return f"{job.journal.path}#{job.id}@{job.created_at}"
 
 
 def _open(options: ImportOptions, mapping: Mapping | None) -> Source:

@@ -397,10 +397,10 @@ def test_the_same_file_into_another_team_is_another_job(
 ) -> None:
     source = numbers_file(tmp_path, 50)
     with team_on(sandbox) as one, team_on(sandbox) as two:
-        for team in (one, two, one):
+        for run, team in enumerate((one, two, one)):  # a report folder each: see test_cli
             with client_for(sandbox, team) as client:
                 import_file(
-                    ImportOptions(source, tmp_path / "m.yaml", report_dir=tmp_path / "r",
+                    ImportOptions(source, tmp_path / "m.yaml", report_dir=tmp_path / f"r{run}",
                                   state_dir=tmp_path / "state"), client, env={},
                 )  # fmt: skip
         assert_exactly_once(one, 50)
