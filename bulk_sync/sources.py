@@ -23,10 +23,11 @@ import codecs
 import csv
 import dataclasses
 import datetime as dt
+import io
 import math
 import operator
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -76,6 +77,27 @@ class Chunk:
 
 
 @dataclass
+class ReadMeter:
+    """How far a CSV has been read, in bytes and data records: an estimate of its rows
+    (a CSV does not say how many it has) that a progress bar can show before the end."""
+
+    size: int  # the file's bytes
+    position: Callable[[], int] = lambda: 0  # bytes the reader has taken so far
+    records: int = 0  # data records handed out (blank ones too)
+    done: bool = False  # read to the end: `records` is the count
+
+    def estimate(self) -> int | None:
+        """The data records: exact once read to the end, else those so far scaled by
+        the file's size over the bytes read (refined at each chunk); None before any."""
+        if self.done:
+            return self.records
+        read = self.position()
+        if not self.records or read <= 0:
+            return None
+        return max(self.records, round(self.records * self.size / read))
+
+
+@dataclass
 class Source:
     """An opened source: its headers, what came before them, and a way to read its rows."""
 
@@ -88,6 +110,14 @@ class Source:
     _records: Iterator[list[Any]]
     total_rows: int | None = None  # data rows, blank ones included, where the format says
     typed: bool = False  # records hold a spreadsheet's values, made text by `cell_text`
+    meter: ReadMeter | None = None  # a CSV's: how far it has been read
+
+    def rows_total(self) -> tuple[int | None, bool]:
+        """The data rows (blank ones too) and whether that is an estimate: as the
+        spreadsheet says; a CSV's from the bytes read so far, exact once read whole."""
+        if self.total_rows is not None or self.meter is None:
+            return self.total_rows, False
+        return self.meter.estimate(), not self.meter.done
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
         """The data rows in order, `size` records at a time; blank rows are skipped but
@@ -127,9 +157,15 @@ class Source:
         so a process that only reads can hand the cleaning to others."""
         records = iter(self._records)
         first = self.header_row + 1
+        meter = self.meter
         while batch := list(islice(records, size)):
+            if meter is not None:
+                meter.records += len(batch)
+                meter.done = len(batch) < size  # islice stopped at the end
             yield RawChunk(batch, first, len(self.headers), self.typed)
             first += len(batch)
+        if meter is not None:
+            meter.done = True
 
 
 @dataclass
@@ -169,8 +205,10 @@ def open_source(path: Path, *, sheet: str | None = None, header_row: int = 1) ->
     suffix = path.suffix.lower()
     records: Iterator[list[Any]]
     stream: Sheet | None = None
+    meter = None
     if suffix in CSV_SUFFIXES:
-        records, description, warnings = _csv_records(path)
+        meter = ReadMeter(path.stat().st_size)
+        records, description, warnings = _csv_records(path, meter)
         height, typed = None, False
     elif suffix in XLSX_SUFFIXES:
         stream = open_sheet(path, sheet)
@@ -210,7 +248,9 @@ def open_source(path: Path, *, sheet: str | None = None, header_row: int = 1) ->
     if stream is not None:
         stream.limit_width(len(headers))
     total = None if height is None else max(0, height - header_row)
-    return Source(path, headers, header_row, preamble, description, warnings, records, total, typed)
+    return Source(
+        path, headers, header_row, preamble, description, warnings, records, total, typed, meter
+    )
 
 
 def _fit(cells: list[str], width: int, number: int, problems: dict[int, str]) -> list[str]:
@@ -235,7 +275,7 @@ def _trim_trailing_blank(headers: list[str]) -> list[str]:
 # -- CSV ---------------------------------------------------------------------------------
 
 
-def _csv_records(path: Path) -> tuple[Iterator[list[str]], str, list[str]]:
+def _csv_records(path: Path, meter: ReadMeter) -> tuple[Iterator[list[str]], str, list[str]]:
     encoding, warnings = detect_encoding(path)
     with path.open("r", encoding=encoding, errors="strict", newline="") as probe:
         sample = probe.read(_SAMPLE_BYTES)
@@ -245,11 +285,15 @@ def _csv_records(path: Path) -> tuple[Iterator[list[str]], str, list[str]]:
         warnings.append("NUL bytes in the file were removed")
     shown = {"\t": "tab"}.get(delimiter, repr(delimiter))
     description = f"{_encoding_name(encoding)}, {shown}-delimited"
-    return _csv_rows(path, encoding, delimiter), description, warnings
+    return _csv_rows(path, encoding, delimiter, meter), description, warnings
 
 
-def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
-    with path.open("r", encoding=encoding, errors="strict", newline="") as text:
+def _csv_rows(path: Path, encoding: str, delimiter: str, meter: ReadMeter) -> Iterator[list[str]]:
+    with (
+        path.open("rb") as raw,
+        io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="") as text,
+    ):
+        meter.position = raw.tell  # what the text layer took: ahead by 8 KiB at most
         try:
             yield from csv.reader(map(_WITHOUT_NUL, text), delimiter=delimiter, strict=False)
         except UnicodeDecodeError:  # the file changed since open_source read it whole
@@ -259,6 +303,8 @@ def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
             ) from None
         except csv.Error as exc:
             raise InputError(f"{path}: cannot be read as CSV: {exc}") from None
+        finally:
+            meter.position = lambda: meter.size  # the file is closed: read, or given up
 
 
 _WITHOUT_NUL = operator.methodcaller("replace", "\x00", "")  # each line; C speed, no frame

@@ -433,3 +433,56 @@ def test_undo_quiet_prints_the_summary_on_stdout_and_warnings_on_stderr(tmp_path
     assert line.startswith("Deleted 2 contacts; 0 were gone already; 0 refused. Report: ")
     (warning,) = " ".join(result.stderr.split()).split("warning: ")[1:]
     assert warning.startswith("the import did not finish"), result.stderr
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def run_in_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, list[str]]:
+    """`bulk-sync ARGS` with a pseudo-terminal for stdin, stdout and stderr, as a person
+    runs it: its exit code and each frame it drew (`\\r`-separated, colours taken out)."""
+    import pty
+
+    master, slave = pty.openpty()
+    plain = {k: v for k, v in os.environ.items()
+             if k not in ("FORCE_TERMINAL", "TTY_COMPATIBLE", "NO_COLOR", "CI")}  # fmt: skip
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bulk_sync", *args], cwd=cwd, stdin=slave, stdout=slave,
+            stderr=slave, env={**plain, "TERM": "xterm-256color", "COLUMNS": "160", **env},
+        )  # fmt: skip
+    finally:
+        os.close(slave)
+    screen = []
+    try:
+        while True:
+            try:
+                data = os.read(master, 1 << 16)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            screen.append(data)
+    finally:
+        os.close(master)
+        code = proc.wait(timeout=60)
+    text = _ANSI.sub("", b"".join(screen).decode("utf-8", "replace"))
+    return code, [frame.strip() for frame in re.split(r"[\r\n]+", text) if frame.strip()]
+
+
+def test_a_csv_on_a_terminal_shows_an_estimated_total_and_the_time_left(tmp_path: Path) -> None:
+    """A CSV does not say how many rows it has: the bar estimates them from the bytes
+    read (`~`), with the time left, and shows the exact count once read whole."""
+    rows = "".join(f"21255{i:05d}\n" for i in range(12_000))  # 3 chunks
+    (tmp_path / "big.csv").write_text("Phone\n" + rows)
+    (tmp_path / "m.yaml").write_text("fields: {number: Phone}\n")
+    code, frames = run_in_terminal(["validate", "big.csv", "-m", "m.yaml", "--report-dir", "r"],
+                                   tmp_path, {"ECHOWIN_API_KEY": ""})  # fmt: skip
+    assert code in (0, 1), frames
+    bar = r"(\d+)/(~?)(\d+) \d+:\d\d:\d\d (\S+)$"  # done/total, elapsed, time left
+    shown = [m.groups() for f in frames if (m := re.search(bar, f))]
+    estimated = [(int(done), int(total), left) for done, tilde, total, left in shown if tilde]
+    assert estimated, frames
+    assert all(abs(total - 12_000) < 1_200 for _, total, _ in estimated), estimated
+    assert any(re.fullmatch(r"\d+:\d\d:\d\d", left) for _, _, left in estimated), estimated
+    assert shown[-1][:3] == ("12000", "", "12000"), shown  # read whole: exact

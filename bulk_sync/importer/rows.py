@@ -75,7 +75,7 @@ class RowRun:
         tags: TagResolver,
         dry_run: bool,
         on_progress: Callable[[Progress], None] | None,
-        total: int | None,
+        total: Callable[[], tuple[int | None, bool]],  # the file's rows, and if estimated
         match: tuple[str, ...],
         job: Job | None,
         should_stop: Callable[[], bool],
@@ -258,12 +258,14 @@ class RowRun:
         del self._waiting[:done]
         if self._on_progress is not None:
             counts = self._writer.counts
+            total, estimated = self._total()
             self._on_progress(
                 Progress(
                     sum(counts.values()),
                     counts["created"],
                     counts["rejected"],
                     counts["duplicate"],
-                    self._total,
+                    total,
+                    estimated,
                 )
             )

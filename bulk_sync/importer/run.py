@@ -262,7 +262,7 @@ def _import(
         tags,
         options.dry_run,
         on_progress,
-        source.total_rows,
+        source.rows_total,
         mapping.match,
         job,
         options.should_stop,
