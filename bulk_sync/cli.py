@@ -1156,29 +1156,42 @@ def _print_result(result: ImportResult, quiet: bool) -> None:
         out.print("  nothing to do")
     if result.plan is not None:
         plan = result.plan
-        up_to = ""
+        up_to, at_least = "", ""
         if plan.lookup is not None:
-            if not s.get("offline"):  # no team was looked at
-                out.print(f"  finding rows already in echowin: {plan.lookup.describe()}")
+            out.print(f"  finding rows already in echowin: {plan.lookup.describe()}")
             up_to = "" if plan.lookup.kind == "none" else "up to "  # less what echowin has
+        elif s.get("offline"):  # no team was read: what it holds is not counted
+            up_to, at_least = "up to ", "at least "
         calls = ", ".join(f"{n} {k.upper()}" for k, n in plan.calls.items() if n)
         tags = f" and {_n(len(plan.tags_to_create), 'new tag')}" if plan.tags_to_create else ""
         took = _duration(plan.minimum_s)
         out.print(
-            f"  a real run would create {up_to}{_n(plan.contacts, 'contact')}{tags} in {calls} "
-            f"requests, taking {'at least ' + took if plan.minimum_s >= 60 else 'under a minute'}"
-            " at echowin's rate limits"
+            f"  a real run would create {up_to}{_n(plan.contacts, 'contact')}{tags} in "
+            f"{at_least}{calls} requests, taking "
+            f"{'at least ' + took if plan.minimum_s >= 60 else 'under a minute'} at echowin's "
+            "rate limits"
         )
+        if s.get("offline"):
+            used = plan.tags_unchecked
+            tags = ""
+            if used:
+                tags = f", nor which of the {_n(len(used), 'tag')} the rows carry it lacks: "
+                tags += ", ".join(used)
+            out.print(f"  (without a key it is not known which rows echowin has already{tags})")
     if c.get("unconfirmed"):
         err.print(
             f"[yellow]warning:[/] {c['unconfirmed']} of the created rows could not be matched"
             " to a contact (echowin counted them created): look them up; they are 'unconfirmed'"
             " in results.csv, and never sent again"
         )
-    out.print(
-        f"  {_n(s['requests'], 'request')}, {_n(s['retries'], 'retry', 'retries')}, "
-        f"{s['rate_limit_wait_s']:.1f} s waiting for rate limits, {s['duration_s']:.1f} s in all"
-    )
+    if s.get("offline"):
+        out.print(f"  no request sent (offline: no API key), {s['duration_s']:.1f} s in all")
+    else:
+        out.print(
+            f"  {_n(s['requests'], 'request')}, {_n(s['retries'], 'retry', 'retries')}, "
+            f"{s['rate_limit_wait_s']:.1f} s waiting for rate limits, {s['duration_s']:.1f} s "
+            "in all"
+        )
     names = "summary.html, results.csv, rejected.csv" + (", partial" if result.error else "")
     out.print(f"  reports: {result.report_dir.resolve()}/ ({names})")
     if result.error:

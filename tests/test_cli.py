@@ -292,15 +292,27 @@ def test_an_unforeseen_error_is_one_sentence_and_exit_3_unless_debug(
 
 
 def test_validate_without_a_key_checks_the_files_own_rules(tmp_path: Path) -> None:
-    (tmp_path / "in.csv").write_text("Phone,Role\n2125550100,Intern\nnope,Manager\n")
-    (tmp_path / "m.yaml").write_text("fields: {number: Phone}\ncustomFields: {role: Role}\n")
+    (tmp_path / "in.csv").write_text(
+        "Phone,Role,Tags\n2125550100,Intern,VIP\nnope,Manager,\n2125550101,,VIP;Gold\n"
+    )
+    (tmp_path / "m.yaml").write_text("fields: {number: Phone}\ncustomFields: {role: Role}\n"
+                                     "tags: {column: Tags, split: ';'}\n")  # fmt: skip
     code, output = run_cli(["validate", "in.csv", "--mapping", "m.yaml", "--report-dir", "r"],
                            tmp_path, env={"ECHOWIN_API_KEY": ""})  # fmt: skip
     assert code == 1, output
-    assert "No API key: the file was checked by its own rules only" in output
-    assert "has no schema on echowin" not in output  # no team was read to compare with
+    text = " ".join(output.split())
+    assert "No API key: the file was checked by its own rules only" in text
+    assert "has no schema on echowin" not in text  # no team was read to compare with
+    # honest about what it could not see: no requests counted, no tags "to create"
+    assert "no request sent (offline: no API key)" in text and "3 requests" not in text
+    assert "new tag" not in text and "finding rows already in echowin" not in text
+    assert "a real run would create up to 2 contacts in at least " in text
+    assert "nor which of the 2 tags the rows carry it lacks: VIP, Gold" in text
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["offline"] is True and summary["rejected"] == 1  # 'Intern' is no select here
+    assert summary["requests"] == 0 and summary["lookup"] is None
+    assert summary["plan"]["tags_to_create"] == [] and summary["plan"]["calls"]["write"] == 0
+    assert summary["plan"]["tags_unchecked"] == ["VIP", "Gold"]
 
 
 def test_a_misspelled_custom_field_key_is_refused_naming_the_one_meant(

@@ -90,7 +90,8 @@ class Plan:
     tags_to_create: list[str] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     minimum_s: float = 0.0
-    lookup: LookupPlan | None = None
+    lookup: LookupPlan | None = None  # None offline: no team was read to plan it
+    tags_unchecked: list[str] = field(default_factory=list)  # offline: the tags rows use
 
     @classmethod
     def estimate(
@@ -310,13 +311,16 @@ def _import(
     plan = None
     if options.dry_run:
         setup_gets = 3 if boards is not None else 2
+        tags_used = list(run.new_tags.values())
         plan = Plan.estimate(
             run.to_create,
-            list(run.new_tags.values()),
+            [] if offline else tags_used,  # offline: which the team lacks is not known
             setup_gets,
             client.limits or RateLimits(),
-            lookup_plan,
+            None if offline else lookup_plan,  # nor what it holds: at least these calls
         )
+        if offline:
+            plan.tags_unchecked = tags_used
     counts = writer.summary_counts()
     if exit_code is None:
         exit_code = 3 if error else (1 if counts["rejected"] else 0)
@@ -328,12 +332,12 @@ def _import(
         (report_dir / "mapping-used.yaml").write_text(suggested, encoding="utf-8")
     result.summary = _summary(result, client, mapping, region, options, started, tags.created)
     result.summary["mode"] = options.mode
-    result.summary["lookup"] = {
+    result.summary["lookup"] = None if offline else {
         "kind": lookup_plan.kind,
         "reason": lookup_plan.reason,
         "requests": lookup_plan.requests,
         "pages_read": index.pages_read if index is not None else 0,
-    }
+    }  # fmt: skip
     if job is not None and journal is not None:
         result.summary["journal"] = str(journal.path)
         result.summary["job_id"] = _job_id(job)
@@ -523,10 +527,11 @@ def _summary(
     tags_created: list[str],
 ) -> dict[str, Any]:
     stats = client.stats
+    offline = client.settings.account == OFFLINE  # no key: the file's rules only
     summary: dict[str, Any] = {
         "source": result.source,
         **result.counts,
-        "requests": stats.requests,
+        "requests": 0 if offline else stats.requests,  # offline: an in-memory team's, no server's
         "retries": stats.retries,
         "rate_limit_wait_s": round(stats.rate_limit_wait_s, 3),
         "duration_s": round(time.monotonic() - started, 3),
@@ -539,7 +544,7 @@ def _summary(
         "match": list(mapping.match),
         "tags_created": tags_created,
         "warnings": result.warnings,
-        "offline": client.settings.account == OFFLINE,  # no key: the file's rules only
+        "offline": offline,
     }
     if result.plan is not None:
         summary["plan"] = {
@@ -548,4 +553,6 @@ def _summary(
             "calls": result.plan.calls,
             "minimum_s": result.plan.minimum_s,
         }
+        if offline:
+            summary["plan"]["tags_unchecked"] = result.plan.tags_unchecked
     return summary
