@@ -8,7 +8,8 @@ rows have no id and are listed, not deleted.
 Deleting is paced at echowin's write limit (60 a minute) and resumable: each contact
 deleted is written to `REPORT_DIR/undo/results.csv.partial` at once, so a stopped undo
 goes on where it stopped; one already gone (404) counts as such. When every contact is
-settled the report takes its final name, with a `summary.json`; an undo run again then
+settled the report takes its final name, with a `summary.json` and a `summary.html`
+(the import's page, html_report, with the undo's counts); an undo run again then
 says so and sends nothing. The team's index in the state directory forgets the
 contacts deleted, so the next import creates those rows again rather than finding them.
 """
@@ -30,6 +31,7 @@ from .client import EchowinClient
 from .errors import ApiError, AuthRefused, FatalApiError, InputError, Interrupted, NotFound
 from .files import PARTIAL, write_atomically
 from .importer.api import contact_exists
+from .importer.html_report import Reasons, render_undo
 from .importer.reports import REPORT_COLUMNS
 from .importer.team import INDEX_NAME, TeamIndex
 from .state import command_line, resolve_state_dir, run_lock
@@ -184,8 +186,14 @@ def undo_import(
         "error": error,
         "exit_code": exit_code,
     }
-    write_atomically(undo / ("summary.json" if finished else "summary.partial.json"),
-                     json.dumps(summary, indent=2) + "\n")  # fmt: skip
+    name = "summary.json" if finished else "summary.partial.json"
+    write_atomically(undo / name, json.dumps(summary, indent=2) + "\n")
+    refused = Reasons()  # this run's and an earlier, stopped one's
+    for row in _undo_rows(undo / "results.csv" if finished else partial):
+        if row["status"] == "failed":
+            refused.add(int(row["_row"]) if row["_row"].isdigit() else 0, row["error"])
+    results = "results.csv" if finished else "results.csv" + PARTIAL
+    write_atomically(undo / "summary.html", render_undo(summary, refused, [results, name]))
     return UndoResult(counts, undo, exit_code, error, summary)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_sync.importer.html_report import Reasons, render
+from bulk_sync.importer.html_report import Reasons, render, render_undo
 from tests.test_cli import run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -59,6 +59,21 @@ def test_reasons_are_grouped_with_a_few_examples_and_escaped() -> None:
     assert page.count("<li>row ") == 3 + 1  # three examples of the ten; the other row whole
     assert ">10</td>" in page and ">1</td>" in page  # groups add up to the 11 rows
     assert "<b>'" not in page and "&lt;b&gt;" in page
+
+
+def test_an_undo_page_has_its_own_counts_and_groups_why_contacts_were_refused() -> None:
+    reasons = Reasons()
+    for row in (4, 9):
+        reasons.add(row, f"echowin refused (403): contact {row} is locked")
+    summary = {"source": "a.csv", "deleted": 7, "already_gone": 1, "failed": 2,
+               "finished": False, "error": "stopped when asked", "exit_code": 3}  # fmt: skip
+    page = render_undo(summary, reasons, ["results.csv.partial", "summary.partial.json"])
+    assert "<title>bulk-sync undo: a.csv</title>" in page
+    assert '<div class="tile" data-count="deleted"><b>7</b>deleted</div>' in page
+    assert '<div class="tile" data-count="failed"><b>2</b>refused</div>' in page
+    assert "Why contacts were not deleted" in page and ">2</td>" in page
+    assert "<li>row 9: echowin refused (403): contact 9 is locked</li>" in page
+    assert "<dd>stopped: stopped when asked</dd>" in page and '"created"' not in page
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")

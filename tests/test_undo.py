@@ -104,6 +104,11 @@ def test_the_cli_shows_the_plan_asks_or_needs_yes_and_refuses_a_validate_report(
     code, output = run_cli(["undo", "r", "--yes", *api], tmp_path)
     assert code == 0 and "Deleted 5 contacts" in output, output
     assert all_contacts(team) == []
+    page = (tmp_path / "r" / "undo" / "summary.html").read_text()  # its own page, beside
+    assert '<div class="tile" data-count="deleted"><b>5</b>deleted</div>' in page
+    assert '<div class="tile" data-count="failed"><b>0</b>refused</div>' in page
+    assert "Every contact was deleted, or gone already." in page
+    assert '<a href="results.csv">results.csv</a>' in page and "<dd>finished</dd>" in page
     code, output = run_cli(["validate", "leads.csv", "-m", "m.yaml", "--report-dir", "v",
                             *api[:4]], tmp_path)  # fmt: skip
     assert code == 0, output
