@@ -27,7 +27,6 @@ from rich.progress import (
     ProgressColumn,
     SpinnerColumn,
     Task,
-    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -604,31 +603,22 @@ def undo_command(
             out.print("Nothing was deleted.")
             raise typer.Exit(0)
     log = _Log(quiet, log_file, json_logs)
-    bar = _terminal_bar(quiet)
-    task = bar.add_task("deleting", total=len(plan.to_delete)) if bar is not None else None
+    view = _RunView(quiet, log, "deleting")
 
     def progress(done: int, total: int) -> None:
-        if bar is not None and task is not None:
-            bar.update(task, completed=done, total=total, refresh=True)
-        else:
-            log.every("progress", f"deleted {done} of {total}", done=done, total=total)
+        view.update(done, total, "deleting", f"deleted {done} of {total}", done=done, total=total)
 
     with log:
         try:
-            with stop, _connected(api_url, api_key_file, sandbox, timeout) as client:
+            with stop, _connected(api_url, api_key_file, sandbox, timeout) as client, view:
+                view.watch(client)
                 log.line("start", f"undo: the import of {plan.source} ({report_dir.resolve()}) "
                          f"on {client.settings.url}: {_n(len(plan.to_delete), 'contact')} to "
                          f"delete; {'resumed' if plan.settled else 'new'} job"
                          + (f", {plan.settled} settled by an earlier undo" if plan.settled else ""),
                          report_dir=str(report_dir.resolve()), host=client.settings.url,
                          to_delete=len(plan.to_delete), settled=plan.settled)  # fmt: skip
-                if bar is not None:
-                    bar.start()
-                try:
-                    result = undo_import(options, client, plan=plan, on_progress=progress)
-                finally:
-                    if bar is not None:
-                        bar.stop()
+                result = undo_import(options, client, plan=plan, on_progress=progress)
         except (InputError, ConfigError) as exc:
             raise log.fail(str(exc)) from None
         except Locked as exc:
@@ -745,7 +735,7 @@ def _import(
             _connected(api_url, api_key_file, sandbox, timeout, offline_ok=dry_run) as client,
             progress,
         ):
-            client.on_wait, client.on_tick = progress.waiting, progress.tick
+            progress.watch(client)
             result = import_file(
                 options, client, on_progress=progress.update, on_start=progress.start
             )
@@ -851,8 +841,7 @@ def export_command(
         state_dir=state_dir, should_stop=stop.requested,
     )  # fmt: skip
     log = _Log(quiet, log_file, json_logs)
-    bar = _terminal_bar(quiet)
-    task = bar.add_task("contacts", total=None) if bar is not None else None
+    view = _RunView(quiet, log, "contacts")
 
     def start(info: dict[str, Any]) -> None:
         filters = [f"tag {t}" for t in info["filters"]["tags"]]
@@ -866,34 +855,23 @@ def export_command(
 
     def progress(p: ExportProgress) -> None:
         what = "contacts" if p.stage == "contacts" else "details read"
-        if p.stage == "details" and p.rows == 0:
+        if p.stage == "details" and p.rows == 0 and not quiet:
             eta = f", about {_duration(p.eta_min * 60)} at echowin's GET limit" if p.eta_min else ""
-            told = (f"reading {', '.join(kinds)} of each contact: {p.total} requests{eta}; if "
-                    "stopped, the same command goes on where it stopped")  # fmt: skip
-            if bar is not None:
-                err.print(told)
-            else:
-                log.line("details", told, requests=p.total)
-        if bar is not None and task is not None:
-            bar.update(task, completed=p.rows, total=p.total, description=what, refresh=True)
-        else:
-            of = f" of {p.total}" if p.total is not None else ""
-            log.every("progress", f"{what} {p.rows}{of}", stage=p.stage, rows=p.rows,
-                      total=p.total)  # fmt: skip
+            view.say(f"reading {', '.join(kinds)} of each contact: {p.total} requests{eta}; if "
+                     "stopped, the same command goes on where it stopped")  # fmt: skip
+        of = f" of {p.total}" if p.total is not None else ""
+        view.update(p.rows, p.total, what, f"{what} {p.rows}{of}", stage=p.stage, rows=p.rows,
+                    total=p.total)  # fmt: skip
 
     with log:
         try:
             with (
                 stop,
                 _connected(api_url, api_key_file, sandbox, timeout) as client,
+                view,
             ):
-                if bar is not None:
-                    bar.start()
-                try:
-                    result = export_contacts(options, client, on_progress=progress, on_start=start)
-                finally:
-                    if bar is not None:
-                        bar.stop()
+                view.watch(client)
+                result = export_contacts(options, client, on_progress=progress, on_start=start)
         except (ConfigError, InputError) as exc:
             raise log.fail(str(exc)) from None
         except AuthRefused as exc:
@@ -1020,44 +998,98 @@ class _Count(ProgressColumn):
         return Text(f"{int(task.completed)}/{total}", style="progress.download")
 
 
-def _terminal_bar(quiet: bool) -> Progress | None:
-    """The Rich bar on stderr that import, export and undo show on a terminal (None
-    when quiet or not on one); it is redrawn on each update (no refresh thread, so
-    workers can be forked)."""
-    if quiet or not err.is_terminal:
-        return None
-    return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), _Count(),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
-        auto_refresh=False,
-    )  # fmt: skip
+class _RunView:
+    """What import, export and undo show while they run: on a terminal a Rich bar on
+    stderr (done/total, a rate-limit wait counting down, the time left), redrawn on
+    each update and during waits (no refresh thread, so workers can be forked); else a
+    log line every 10 s and at each wait longer than 10 s; nothing on screen if quiet."""
 
-
-class _ProgressView:
-    """A progress bar on a terminal (rows, rows/s, counts, a rate-limit wait counting
-    down, the time left); under cron a start line, a line every 10 s and at each wait
-    longer than 10 s, and an end line; nothing on screen if quiet."""
-
-    def __init__(self, quiet: bool, log: _Log) -> None:
-        self._quiet = quiet
+    def __init__(self, quiet: bool, log: _Log, description: str, log_message: str = "") -> None:
         self._log = log
-        self._bar: Progress | None = None
-        self._task: TaskID | None = None
-        self._started = time.monotonic()
-        self._last: ImportProgress | None = None
+        self._bar = None if quiet or not err.is_terminal else Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), _Count(),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+            auto_refresh=False,
+        )  # fmt: skip
+        self._task = self._bar.add_task(description, total=None) if self._bar else None
+        self._shown: tuple[str, str, dict[str, Any]] = (description, log_message, {})
         self._wait: tuple[str, float] | None = None  # rate class, monotonic deadline
 
-    def __enter__(self) -> _ProgressView:
-        self._started = time.monotonic()
-        self._bar = _terminal_bar(self._quiet)
+    def __enter__(self) -> _RunView:
         if self._bar is not None:
             self._bar.start()
-            self._task = self._bar.add_task("reading", total=None)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+    def watch(self, client: EchowinClient) -> None:
+        """Be told of the client's rate-limit waits, and redraw while they last."""
+        client.on_wait, client.on_tick = self.waiting, self.tick
+
+    def say(self, message: str) -> None:
+        """A line for a person: above the bar on a terminal, else a log line."""
+        if self._bar is not None:
+            err.print(message, markup=False)
+        else:
+            self._log.line("note", message)
+
+    def update(
+        self,
+        done: int,
+        total: int | None,
+        description: str,
+        log_message: str,
+        /,
+        *,
+        estimated: bool = False,
+        **fields: Any,
+    ) -> None:
+        """Progress: `description` for the bar, `log_message` for a heartbeat line."""
+        self._wait = None
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, completed=done, total=total, estimated=estimated)
+        self._shown = (description, log_message, fields)
+        self.tick()
+
+    def waiting(self, rate_class: str, seconds: float) -> None:
+        self._wait = (rate_class, time.monotonic() + seconds)
+        if seconds > _Log.EVERY_S:
+            self._log.line("wait", f"waiting {seconds:.0f} s for echowin's {rate_class} rate "
+                           "limit", rate_class=rate_class, seconds=round(seconds, 1))  # fmt: skip
+        self.tick()
+
+    def tick(self) -> None:
+        description, message, fields = self._shown
+        waiting = ""
+        if self._wait is not None and (left := self._wait[1] - time.monotonic()) > 0.5:
+            waiting = f"; waiting {left:.0f} s for the {self._wait[0]} rate limit"
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=description + waiting, refresh=True)
+        elif message:
+            self._log.every("progress", message + waiting, **fields)
+
+
+class _ProgressView:
+    """An import's progress (rows, rows/s, created/rejected so far) through a `_RunView`,
+    and its start and end lines."""
+
+    def __init__(self, quiet: bool, log: _Log) -> None:
+        self._log = log
+        self._view = _RunView(quiet, log, "reading", "rows 0: reading")
+        self._started = time.monotonic()
+
+    def __enter__(self) -> _ProgressView:
+        self._started = time.monotonic()
+        self._view.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._view.__exit__()
+
+    def watch(self, client: EchowinClient) -> None:
+        self._view.watch(client)
 
     def start(self, info: dict[str, Any]) -> None:
         settled = info["rows_known"]
@@ -1071,18 +1103,12 @@ class _ProgressView:
         )
 
     def update(self, p: ImportProgress) -> None:
-        self._last, self._wait = p, None
-        self._show()
-
-    def waiting(self, rate_class: str, seconds: float) -> None:
-        self._wait = (rate_class, time.monotonic() + seconds)
-        if seconds > _Log.EVERY_S:
-            self._log.line("wait", f"waiting {seconds:.0f} s for echowin's {rate_class} rate "
-                           "limit", rate_class=rate_class, seconds=round(seconds, 1))  # fmt: skip
-        self._show()
-
-    def tick(self) -> None:
-        self._show()
+        rate = p.rows / max(time.monotonic() - self._started, 1e-9)
+        detail = f"created {p.created}, rejected {p.rejected}"
+        of = f" of {'~' if p.estimated else ''}{p.total}" if p.total else ""
+        self._view.update(p.rows, p.total, f"{rate:.0f} rows/s, {detail}",
+                          f"rows {p.rows}{of}: {detail}", estimated=p.estimated,
+                          rows=p.rows)  # fmt: skip
 
     def end(self, result: ImportResult) -> None:
         c = result.counts
@@ -1096,23 +1122,6 @@ class _ProgressView:
         else:
             self._log.line("end", f"finished {c['rows']} rows: {what or 'nothing to do'}",
                            exit_code=result.exit_code, **c)  # fmt: skip
-
-    def _show(self) -> None:
-        p = self._last
-        rows = p.rows if p else 0
-        detail = f"created {p.created}, rejected {p.rejected}" if p else "reading"
-        elapsed = max(time.monotonic() - self._started, 1e-9)
-        waiting = ""
-        if self._wait is not None and (left := self._wait[1] - time.monotonic()) > 0.5:
-            waiting = f"; waiting {left:.0f} s for the {self._wait[0]} rate limit"
-        if self._bar is not None and self._task is not None:
-            description = f"{rows / elapsed:.0f} rows/s, {detail}{waiting}"
-            self._bar.update(self._task, completed=rows, total=p.total if p else None,
-                             estimated=bool(p and p.estimated), description=description,
-                             refresh=True)  # fmt: skip
-        else:
-            of = f" of {'~' if p and p.estimated else ''}{p.total}" if p and p.total else ""
-            self._log.every("progress", f"rows {rows}{of}: {detail}{waiting}", rows=rows)
 
 
 def _print_result(result: ImportResult, quiet: bool) -> None:
