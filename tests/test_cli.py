@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -467,7 +468,7 @@ def run_in_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[in
         os.close(slave)
     screen = []
     try:
-        while True:
+        while select.select([master], [], [], 120)[0]:  # nothing for 2 min: a hang
             try:
                 data = os.read(master, 1 << 16)
             except OSError:  # EIO: the child closed the terminal
@@ -475,6 +476,8 @@ def run_in_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[in
             if not data:
                 break
             screen.append(data)
+        else:
+            proc.kill()
     finally:
         os.close(master)
         code = proc.wait(timeout=60)
