@@ -501,3 +501,30 @@ def test_a_csv_on_a_terminal_shows_an_estimated_total_and_the_time_left(tmp_path
     assert all(abs(total - 12_000) < 1_200 for _, total, _ in estimated), estimated
     assert any(re.fullmatch(r"\d+:\d\d:\d\d", left) for _, _, left in estimated), estimated
     assert shown[-1][:3] == ("12000", "", "12000"), shown  # read whole: exact
+
+
+def test_a_rate_limit_wait_on_a_terminal_counts_down_then_the_table(tmp_path: Path) -> None:
+    """A person watching sees why the run pauses: the bar names the wait and its class and
+    counts it down, and the run ends with the table of counts. The team's bulk budget is
+    spent before the import starts (echowin's limits, a 15 s window), so its first bulk
+    is refused with a Retry-After of the window's rest: a wait of several seconds."""
+    from bulk_sync.sandbox import SandboxSettings, running_sandbox
+    from tests.conftest import team_on
+
+    (tmp_path / "leads.csv").write_text("Phone\n" + "".join(f"21255{i:05d}\n" for i in range(150)))
+    (tmp_path / "m.yaml").write_text("fields: {number: Phone}\n")
+    with running_sandbox(SandboxSettings(time_scale=4)) as server, team_on(server) as team:
+        for i in range(10):  # the bulk class's whole budget for this window
+            spent = team.http.post("/api/v1/contacts/bulk",
+                                   json={"contacts": [{"number": f"+1303555{i:04d}"}]})  # fmt: skip
+            assert spent.status_code in (200, 201), spent.text
+        code, frames = run_in_terminal(
+            ["import", "leads.csv", "-m", "m.yaml", "--api-url", server.url, "--report-dir", "r"],
+            tmp_path, {"ECHOWIN_API_KEY": team.api_key},
+        )  # fmt: skip
+    assert code == 0, frames
+    waits = [int(m[1]) for f in frames if (m := re.search(r"waiting (\d+) s for the bulk rate", f))]
+    assert len(set(waits)) >= 2, frames  # it counts down
+    assert waits == sorted(waits, reverse=True), waits
+    assert any(re.search(r"^150\s+created now", f) for f in frames), frames
+    assert any("requests" in f and "waiting for rate limits" in f for f in frames), frames

@@ -384,6 +384,7 @@ class EchowinClient:
             window_s=(self.limits or ECHOWIN_LIMITS).window_s,
             sleep=self._sleep,
             on_retry=self.on_retry,
+            on_rate_wait=lambda seconds: self._waiting(rate_class, seconds),
         )
 
 

@@ -51,12 +51,14 @@ def run_with_retries(
     window_s: float = 60.0,
     sleep: Callable[[float], None] = time.sleep,
     on_retry: Callable[[str], None] | None = None,
+    on_rate_wait: Callable[[float], None] | None = None,
 ) -> T:
     """Call `attempt` until it returns, raises a non-retryable error, or the policy ends.
 
     `window_s` bounds the backoff after a 429 that says nothing of when to come back;
     `sleep` may raise to stop a wait (Ctrl-C); `on_retry` hears of each retry as it
-    happens ("... trying again in 4 s (attempt 2 of 8)").
+    happens ("... trying again in 4 s (attempt 2 of 8)"); `on_rate_wait` hears of the
+    wait after a 429 before it starts, as the pacer's own waits are told.
     """
     backoff = wait_random_exponential(multiplier=policy.backoff_initial_s, max=policy.backoff_max_s)
 
@@ -83,6 +85,8 @@ def run_with_retries(
                 f"{error}; trying again in {seconds:.0f} s "
                 f"(attempt {state.attempt_number + 1} of {policy.max_attempts})"
             )
+        if isinstance(error, RateLimited) and on_rate_wait is not None:
+            on_rate_wait(seconds)
 
     retrying = Retrying(
         retry=retry_if_exception_type(RetryableError),

@@ -116,6 +116,7 @@ class RowRun:
     def _chunk(self, prepared: PreparedChunk) -> None:
         if self._should_stop():
             raise Interrupted("stopped when asked")
+        self._report()  # a chunk read: its rows count towards the total before it is sent
         first_rows = self._seen.first_rows(prepared.keys)
         rejected, bodies = prepared.rejected, prepared.bodies
         done = self._done_earlier(prepared.row_numbers)
@@ -256,6 +257,10 @@ class RowRun:
             for row, line, outcome in self._waiting[:done]
         )
         del self._waiting[:done]
+        self._report()
+
+    def _report(self) -> None:
+        """Tell the rows written so far, and the total as far as it is known."""
         if self._on_progress is not None:
             counts = self._writer.counts
             total, estimated = self._total()
