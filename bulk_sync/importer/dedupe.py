@@ -1,7 +1,7 @@
 """In-file duplicates: the first row to carry a match key wins; later ones point at it.
 
 A row may have two keys (`match: [number, email]`): it repeats an earlier row when
-either key does.
+either key does. A row's alternates (keys.py) play no part here.
 
 The keys seen so far live in a private temporary SQLite database on disk, not in a
 Python set, so memory stays flat however many rows the file has (8 MB of cached
@@ -13,7 +13,7 @@ twice as fast as text) or text.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 
 from .keys import Key, Keys
@@ -38,6 +38,12 @@ class SeenKeys:
                 repeats[row] = min(first[key], repeats.get(row, row))
         return repeats
 
+    def first_of(self, keys: Iterable[Key]) -> dict[Key, int]:
+        """The first row seen with each of these keys (keys no row had left out)."""
+        wanted = set(keys)
+        numbers: set[Key] = {key for key in wanted if isinstance(key, int)}
+        return self._first("seen_int", numbers) | self._first("seen_text", wanted - numbers)
+
     def _first_rows(self, table: str, pairs: Sequence[tuple[int, Key]]) -> dict[Key, int]:
         if not pairs:
             return {}
@@ -45,8 +51,11 @@ class SeenKeys:
             f"INSERT OR IGNORE INTO {table} (key, row) VALUES (?, ?)",
             sorted((key, row) for row, key in pairs),
         )
+        return self._first(table, {key for _, key in pairs})
+
+    def _first(self, table: str, keys: set[Key]) -> dict[Key, int]:
         first: dict[Key, int] = {}
-        items = iter(sorted({key for _, key in pairs}))
+        items = iter(sorted(keys))  # one table: all int, or all str
         while batch := list(islice(items, 500)):
             marks = ", ".join("?" * len(batch))
             query = f"SELECT key, row FROM {table} WHERE key IN ({marks})"

@@ -9,6 +9,14 @@ and the reconciliation after a bulk. A key is
 
 With `match: [number, email]` a row has up to two keys, and it matches a contact
 that shares either.
+
+Where a matched field comes from several columns (`number: [Phone, Mobile]`), the
+row's key is the value it is imported with (the first valid one), and its other
+valid values are its *alternates*: a row whose keys match no contact is looked for by
+its alternates too (any of them), so reordering the columns or fixing a cell that was
+invalid does not make it another contact. Alternates are for the team only: in-file
+duplicates are told by the keys alone, as the contract says, and an alternate that an
+earlier row of the file has as its key is that row's (rows.py).
 """
 
 from __future__ import annotations
@@ -32,6 +40,13 @@ def match_keys(number: str | None, email: str | None, match: Sequence[str]) -> K
     if "email" in match and email:
         keys.append(email.casefold())
     return tuple(keys)
+
+
+def alternate_keys(numbers: Sequence[str], emails: Sequence[str], keys: Keys) -> Keys:
+    """A row's alternates: the keys of its other valid numbers (E.164) and emails (of
+    both, whatever the match: the lookup takes the match's kinds), its keys left out."""
+    found = [int(n[1:]) for n in numbers] + [e.casefold() for e in emails]
+    return tuple(k for k in dict.fromkeys(found) if k not in keys)
 
 
 def contact_keys(contact: Contact, match: Sequence[str], region: str) -> Keys:

@@ -14,8 +14,8 @@ this run and says which, why, and what it costs:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..client.models import Contact
@@ -25,9 +25,47 @@ from .keys import Key, Keys, contact_keys, search_text
 from .team import ALL_KEYS, TeamIndex
 
 
+@dataclass
+class Found:
+    """Row → ids of the team's contacts it matches (rows with any), and the rows
+    matched by their alternates only (see keys.py)."""
+
+    ids: dict[int, list[str]] = field(default_factory=dict)
+    by_alternates: set[int] = field(default_factory=set)
+
+
+def find_rows(
+    keys: Mapping[int, Keys],
+    alternates: Mapping[int, Keys],
+    ids_by_key: Callable[[Iterable[Key]], Mapping[Key, list[str]]],
+) -> Found:
+    """Each row's contacts: those that share one of its keys; for a row whose keys match
+    none, those that share one of its alternates. `ids_by_key` is asked twice at most:
+    for the keys, then for the alternates of the rows still unmatched."""
+    found = Found(_rows(keys, ids_by_key(_unique(keys))))
+    rest = {row: more for row, more in alternates.items() if row not in found.ids and more}
+    if rest:
+        more = _rows(rest, ids_by_key(_unique(rest)))
+        found.ids |= more
+        found.by_alternates = set(more)
+    return found
+
+
+def _unique(keys: Mapping[int, Keys]) -> list[Key]:
+    return list(dict.fromkeys(key for row_keys in keys.values() for key in row_keys))
+
+
+def _rows(keys: Mapping[int, Keys], ids: Mapping[Key, list[str]]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for row, row_keys in keys.items():
+        if matched := list(dict.fromkeys(c for key in row_keys for c in ids.get(key, ()))):
+            found[row] = matched
+    return found
+
+
 class Lookup(Protocol):
-    def find(self, keys: Mapping[int, Keys]) -> dict[int, list[str]]:
-        """Row → ids of the team's contacts that share one of its keys (rows with any)."""
+    def find(self, keys: Mapping[int, Keys], alternates: Mapping[int, Keys]) -> Found:
+        """The rows' contacts in the team: see `find_rows`."""
         ...
 
     def contact(self, contact_id: str) -> tuple[Contact | None, bool]:
@@ -63,9 +101,12 @@ def plan_lookup(
     allow_duplicates: bool,
     whole: bool,
     limits: RateLimits,
+    keys_per_row: int | None = None,
 ) -> LookupPlan:
     """The cheapest lookup: `team_count` contacts in the team, `known` of them in an
-    index taken up (None: no index for this team yet), about `rows` rows to look up."""
+    index taken up (None: no index for this team yet), about `rows` rows to look up,
+    each by up to `keys_per_row` keys (default: one a match field; more where a field
+    has several columns, each an alternate searched when the row's key finds nothing)."""
     per_min = limits.window_s / 60
     if allow_duplicates:
         return LookupPlan("none", "--allow-duplicates: every row is created", {}, 0.0)
@@ -79,7 +120,7 @@ def plan_lookup(
         )
     pages = max(1, math.ceil(team_count / 100))
     read_min = pages / limits.get * per_min
-    searches = rows * len(match)
+    searches = rows * (keys_per_row or len(match))
     search_min = searches / limits.search * per_min
     if not whole and searches < pages and search_min < read_min:
         return LookupPlan(
@@ -101,8 +142,8 @@ class IndexLookup:
     def __init__(self, index: TeamIndex) -> None:
         self._index = index
 
-    def find(self, keys: Mapping[int, Keys]) -> dict[int, list[str]]:
-        return self._index.lookup(keys)
+    def find(self, keys: Mapping[int, Keys], alternates: Mapping[int, Keys]) -> Found:
+        return find_rows(keys, alternates, self._index.ids_by_key)
 
     def contact(self, contact_id: str) -> tuple[Contact | None, bool]:
         return self._index.contact(contact_id)
@@ -118,24 +159,17 @@ class SearchLookup:
         self._found: dict[str, Contact] = {}
         self.searches = 0
 
-    def find(self, keys: Mapping[int, Keys]) -> dict[int, list[str]]:
-        self._found = {}
-        by_key: dict[Key, list[str]] = {}
-        for key in dict.fromkeys(k for row_keys in keys.values() for k in row_keys):
-            by_key[key] = [c.id for c in self._search(key)]
-        found: dict[int, list[str]] = {}
-        for row, row_keys in keys.items():
-            ids = list(dict.fromkeys(i for key in row_keys for i in by_key[key]))
-            if ids:
-                found[row] = ids
-        return found
+    def find(self, keys: Mapping[int, Keys], alternates: Mapping[int, Keys]) -> Found:
+        self._found = {}  # alternates are searched only for rows their keys did not find
+        return find_rows(keys, alternates, lambda wanted: {k: self._search(k) for k in wanted})
 
-    def _search(self, key: Key) -> list[Contact]:
+    def _search(self, key: Key) -> list[str]:
+        """Ids of the contacts with `key`."""
         matched = []
         pager = self._client.iter_contacts(search=search_text(key, self._region))
         for contact in pager:
             if key in contact_keys(contact, ALL_KEYS, self._region):
-                matched.append(contact)
+                matched.append(contact.id)
                 self._found[contact.id] = contact
         self.searches += pager.pages_read
         return matched
@@ -145,8 +179,8 @@ class SearchLookup:
 
 
 class NoLookup:
-    def find(self, keys: Mapping[int, Keys]) -> dict[int, list[str]]:
-        return {}
+    def find(self, keys: Mapping[int, Keys], alternates: Mapping[int, Keys]) -> Found:
+        return Found()
 
     def contact(self, contact_id: str) -> tuple[Contact | None, bool]:
         return None, False

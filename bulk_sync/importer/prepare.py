@@ -41,7 +41,7 @@ from ..normalize import (
 )
 from ..sources import Chunk, RawChunk
 from ..validation import TeamRules, build_schema, reads_numbers, row_problems
-from .keys import Keys, match_keys
+from .keys import Keys, alternate_keys, match_keys
 from .reports import row_lines
 
 Body = dict[str, Any]  # one contact as echowin's API takes it (camelCase), see NewContact
@@ -60,6 +60,7 @@ class PreparedChunk:
     rejected: dict[int, str] = field(default_factory=dict)
     bodies: dict[int, str] = field(default_factory=dict)  # JSON of a NewContact
     keys: dict[int, Keys] = field(default_factory=dict)  # match keys, where there are any
+    alternates: dict[int, Keys] = field(default_factory=dict)  # see keys.alternate_keys
     tags: dict[int, list[str]] = field(default_factory=dict)  # tag names, where there are any
 
 
@@ -113,7 +114,9 @@ class Preparer:
         }
         for row, country in self._by_country(mapped).items():
             unread[row] = f"{unread[row]}; {country}" if row in unread else country
-        tried = {key: self._first_valid(mapped, key) for key in ("number", "email")}
+        tried, others = {}, {}  # why a row has no valid one; its other valid ones
+        for key in ("number", "email"):
+            tried[key], others[key] = self._first_valid(mapped, key)
         problems = row_problems(mapped, self.schema, self.labels)
         for row in sorted(unread.keys() | problems.keys()):
             if row in out.rejected:  # a misaligned row's values mean nothing
@@ -135,6 +138,11 @@ class Preparer:
         for i, row in enumerate(rows):
             if keys := match_keys(numbers[i].e164, emails[i], match):
                 out.keys[row] = keys  # a row without its match key is never a duplicate
+            if row in others["number"] or row in others["email"]:
+                more = self._alternates(others["number"].get(row, []),
+                                        others["email"].get(row, []), keys)  # fmt: skip
+                if more:
+                    out.alternates[row] = more
             if tags[i]:
                 out.tags[row] = tags[i]
         if self.bodies:  # a dry run sends nothing: it has no use for them
@@ -168,29 +176,41 @@ class Preparer:
         del mapped[REGION]
         return why
 
-    def _first_valid(self, mapped: pd.DataFrame, key: str) -> dict[int, str]:
+    def _alternates(self, numbers: list[str], emails: list[str], keys: Keys) -> Keys:
+        """The keys of a row's other valid numbers and emails (see keys.py), whatever the
+        match key: an update leaves a stored one alone (the lookup takes its match's)."""
+        e164 = [normalize_number(n, self.region).e164 for n in numbers]
+        folded = [normalize_email(e) for e in emails]
+        return alternate_keys(e164, folded, keys)
+
+    def _first_valid(
+        self, mapped: pd.DataFrame, key: str
+    ) -> tuple[dict[int, str], dict[int, list[str]]]:
         """Where `key` (number or email) comes from several columns: each row takes the
         first column whose value is valid (Phone 1 `n/a`, Phone 2 valid: Phone 2), in
-        place, and rows with none are told why, column by column."""
+        place; rows with none are told why, column by column; and the rows with more
+        than one valid value, their other ones (the row's alternates: see keys.py)."""
         candidates = [c for c in mapped.columns if str(c).startswith(f"{key}@")]
         if not candidates:
-            return {}
+            return {}, {}
         columns = self.bound.columns[f"fields.{key}"]
         names = [self.bound.headers[i] for i in columns] if self.bound.headers else candidates
         check = _valid_number if key == "number" else _valid_email
-        chosen, why = [], {}
+        chosen, why, others = [], {}, {}
         rows = mapped[candidates].itertuples(index=False)
         for row, values in zip(mapped.index, rows, strict=True):
             held = [(n, v, check(v, self.region)) for n, v in zip(names, values, strict=True)
                     if v.strip()]  # fmt: skip
-            good = next((v for _, v, problem in held if problem is None), None)
-            chosen.append(good if good is not None else (held[0][1] if held else ""))
-            if good is None and len(held) > 1:
+            valid = [v for _, v, problem in held if problem is None]
+            chosen.append(valid[0] if valid else (held[0][1] if held else ""))
+            if not valid and len(held) > 1:
                 why[row] = "; ".join(f"{n}: {problem}" for n, _, problem in held)
+            elif len(valid) > 1:
+                others[row] = valid[1:]
         mapped[key] = chosen
         for column in candidates:
             del mapped[column]
-        return why
+        return why, others
 
     def _bodies(
         self, good: pd.DataFrame, numbers: list[Phone], emails: list[str], tags: list[list[str]]

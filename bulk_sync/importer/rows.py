@@ -1,8 +1,9 @@
 """Each row's fate, in file order: the planner between the prepared rows and the team.
 
 A row is, in this order: done by an earlier run of this job (its journal), rejected,
-an in-file duplicate, or looked for in the team by its match key (lookup.py):
-found once, it is skipped (create) or brought up to date (update.py); found several
+an in-file duplicate, or looked for in the team by its match key (lookup.py), and,
+where that finds nothing, by its alternates (its other valid numbers or emails, see
+keys.py): found once, it is skipped (create) or brought up to date (update.py); found several
 times, rejected as ambiguous; left unconfirmed by an earlier run, unconfirmed again;
 not found, skipped (update) or created in a batch (push.py). Rows are written to the
 reports in file order once their outcome is known; at most one chunk and one batch
@@ -21,7 +22,7 @@ from ..errors import Interrupted
 from .dedupe import SeenKeys
 from .journal import Job
 from .keys import Keys, match_keys
-from .lookup import Lookup
+from .lookup import Found, Lookup
 from .outcomes import RowOutcome
 from .prepare import PreparedChunk
 from .push import BATCH_SIZE, MAX_BULK_BYTES, Pusher, TagResolver
@@ -95,6 +96,7 @@ class RowRun:
         self._on_progress = on_progress
         self._total = total
         self._key_name = " and ".join(match)
+        self._match = match
         self._seen = SeenKeys()
         self._waiting: list[tuple[int, str, RowOutcome | None]] = []  # row, line, outcome
         self._batch: list[tuple[int, str]] = []  # row, JSON body
@@ -129,13 +131,12 @@ class RowRun:
                     # a row without its match key (no email, say) is still a person
                     # with a number: looked for by it, never created twice
                     wanted[row] = prepared.keys.get(row) or _all_keys(body)[:1]
-        existing = self._identity.lookup.find(wanted) if wanted else {}
+        alternates = self._alternates(prepared.alternates, wanted)
+        found = self._identity.lookup.find(wanted, alternates) if wanted else Found()
+        existing = found.ids
         index = self._identity.index
-        left_unconfirmed = (
-            index.unconfirmed({r: k for r, k in wanted.items() if r not in existing})
-            if index is not None
-            else set()
-        )
+        unfound = {r: k + alternates.get(r, ()) for r, k in wanted.items() if r not in existing}
+        left_unconfirmed = index.unconfirmed(unfound) if index is not None else set()
         for row, line in zip(prepared.row_numbers, prepared.lines, strict=True):
             outcome: RowOutcome | None = None
             if row in done:  # created by an earlier run: never sent twice
@@ -151,7 +152,12 @@ class RowRun:
                 self._plan(prepared.tags.get(row))
                 outcome = _NOT_SENT
             elif row in existing:
-                outcome = self._existing(existing[row], bodies[row])
+                outcome = self._existing(
+                    existing[row],
+                    bodies[row],
+                    prepared.alternates.get(row, ()),
+                    by_alternates=row in found.by_alternates,
+                )
             elif row in left_unconfirmed:
                 outcome = _STILL_UNCONFIRMED
             elif self._identity.mode == "update":
@@ -170,12 +176,38 @@ class RowRun:
         self._remember()
         self._flush()
 
-    def _existing(self, ids: list[str], body: str) -> RowOutcome:
-        """A row whose key the team already has: skipped, updated, or ambiguous."""
+    def _alternates(self, alternates: dict[int, Keys], wanted: dict[int, Keys]) -> dict[int, Keys]:
+        """The alternates (keys.py) to look rows up by: an alternate that an earlier row of
+        the file has as its key is that row's contact's, not this row's (so the outcome
+        does not depend on whether that row's contact was made in an earlier chunk)."""
+        kinds = tuple(kind for name, kind in (("number", int), ("email", str))
+                      if name in self._match)  # fmt: skip
+        rows = {
+            row: matched
+            for row, more in alternates.items()
+            if row in wanted and (matched := tuple(k for k in more if isinstance(k, kinds)))
+        }
+        if not rows:
+            return {}
+        first = self._seen.first_of(key for more in rows.values() for key in more)
+        kept = {
+            row: tuple(key for key in more if first.get(key, row) >= row)
+            for row, more in rows.items()
+        }
+        return {row: more for row, more in kept.items() if more}
+
+    def _existing(
+        self, ids: list[str], body: str, alternates: Keys, *, by_alternates: bool
+    ) -> RowOutcome:
+        """A row whose key (or, none matching, an alternate) the team already has:
+        skipped, updated, or ambiguous."""
         if len(ids) > 1:
             shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            what = f"this {self._key_name}"
+            if by_alternates:
+                what = "the row's other " + " or ".join(f"{name}s" for name in self._match)
             return RowOutcome("rejected", error=f"ambiguous match: {len(ids)} contacts in "
-                              f"echowin have this {self._key_name} (ids {shown})")  # fmt: skip
+                              f"echowin have {what} (ids {shown})")  # fmt: skip
         (contact_id,) = ids
         identity = self._identity
         if identity.mode == "create":
@@ -190,6 +222,7 @@ class RowRun:
             written=index.written(contact_id) if index is not None else None,
             stored=stored,
             fresh=fresh,
+            alternates=alternates,
         )
         if updated.contact is not None:
             self._touched[contact_id] = updated.contact

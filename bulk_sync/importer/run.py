@@ -242,7 +242,9 @@ def _import(
     index = None
     if not options.dry_run or (state_dir / INDEX_NAME).exists():
         index = stack.enter_context(TeamIndex(state_dir, client.settings.identity, region))
-    lookup, lookup_plan = _lookup(options, client, index, mapping.match, source)
+    # a field with several columns: each of a row's other valid values may be searched
+    keys_per_row = sum(max(1, len(bound.columns.get(f"fields.{m}", ()))) for m in mapping.match)
+    lookup, lookup_plan = _lookup(options, client, index, mapping.match, source, keys_per_row)
     rules = UpdateRules(
         frozenset(_mapped_fields(mapping)),
         options.overwrite_blanks,
@@ -355,6 +357,7 @@ def _lookup(
     index: TeamIndex | None,
     match: tuple[str, ...],
     source: Source,
+    keys_per_row: int,
 ) -> tuple[Lookup, LookupPlan]:
     """How this run finds the rows already in the team (see lookup.py); a real run
     also brings the team's index up to date here, before anything is sent."""
@@ -373,6 +376,7 @@ def _lookup(
         allow_duplicates=False,
         whole=whole,
         limits=client.limits or RateLimits(),
+        keys_per_row=keys_per_row,
     )
     if options.dry_run or index is None:
         return NoLookup(), plan

@@ -270,21 +270,16 @@ class TeamIndex:
 
     # -- asking it --------------------------------------------------------------------
 
-    def lookup(self, keys: Mapping[int, Keys]) -> dict[int, list[str]]:
-        """Row → ids of the contacts that share one of its keys (only rows with any)."""
+    def ids_by_key(self, keys: Iterable[Key]) -> dict[Key, list[str]]:
+        """Key → ids of the contacts that have it (only keys some contact has)."""
         ids: dict[Key, list[str]] = {}
-        for key, contact in self._by_key("keys", "contact", keys):
+        for key, contact in self._by_key("keys", "contact", set(keys)):
             ids.setdefault(key, []).append(contact)
-        found: dict[int, list[str]] = {}
-        for row, row_keys in keys.items():
-            matched = list(dict.fromkeys(c for key in row_keys for c in ids.get(key, ())))
-            if matched:
-                found[row] = matched
-        return found
+        return ids
 
-    def _by_key(self, table: str, column: str, keys: Mapping[int, Keys]) -> Iterator[Any]:
-        """(key, column) of `table`'s rows of this team whose key is among `keys`'."""
-        items = iter(sorted({key for row_keys in keys.values() for key in row_keys}, key=str))
+    def _by_key(self, table: str, column: str, keys: set[Key]) -> Iterator[Any]:
+        """(key, column) of `table`'s rows of this team whose key is among `keys`."""
+        items = iter(sorted(keys, key=str))
         while batch := list(islice(items, 500)):
             marks = ", ".join("?" * len(batch))
             yield from self._db.execute(
@@ -370,7 +365,8 @@ class TeamIndex:
             "SELECT 1 FROM unconfirmed WHERE team = ? LIMIT 1", (self.team,)
         ).fetchone():
             return set()
-        marked = {key for key, _ in self._by_key("unconfirmed", "at", keys)}
+        wanted = {key for row_keys in keys.values() for key in row_keys}
+        marked = {key for key, _ in self._by_key("unconfirmed", "at", wanted)}
         return {row for row, row_keys in keys.items() if marked.intersection(row_keys)}
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from ..client.models import Contact, ContactChanges
 from ..errors import NotFound, ValidationFailed
 from .api import ContactsApi
-from .keys import number_key
+from .keys import Keys, number_key
 from .outcomes import RowOutcome
 from .push import TagResolver
 
@@ -74,8 +74,11 @@ class Updater:
         written: str | None,
         stored: Contact | None,
         fresh: bool,
+        alternates: Keys = (),
     ) -> Updated:
-        """Bring the contact up to date with the row's `body` (as a create would send it)."""
+        """Bring the contact up to date with the row's `body` (as a create would send it).
+        A stored number or email that is one of the row's `alternates` (its other valid
+        values, see keys.py) is left as it is: the row holds it too."""
         digest = self._rules.body_hash(body)
         if not self._rules.full_compare and written == digest:
             return Updated(RowOutcome("unchanged", contact_id), written=digest)
@@ -84,10 +87,10 @@ class Updater:
                 stored, fresh = self._client.get_contact(contact_id).data, True
             # fields differ from the contact as last read: the row changed them (an edit
             # made in echowin since to a field the row did not change is left alone)
-            changes = self._changes(body, stored)
+            changes = self._changes(body, stored, alternates)
             if "tag_ids" in changes and not fresh:  # PUT replaces tags: merge with today's
                 stored = self._client.get_contact(contact_id).data
-                changes = self._changes(body, stored)
+                changes = self._changes(body, stored, alternates)
             extras = self._extras(contact_id, body) if _has_extras(body) else {}
             if not changes and not extras:
                 return Updated(RowOutcome("unchanged", contact_id), stored, digest)
@@ -103,14 +106,14 @@ class Updater:
                                       "meanwhile; re-run to create it"))  # fmt: skip
         return Updated(RowOutcome("updated", contact_id), stored, digest)
 
-    def _changes(self, body: dict[str, Any], stored: Contact) -> dict[str, Any]:
+    def _changes(self, body: dict[str, Any], stored: Contact, alternates: Keys) -> dict[str, Any]:
         """ContactChanges' fields that differ, by the rules of the module docstring."""
         changes: dict[str, Any] = {}
         blanks = self._rules.overwrite_blanks
         for name, attribute in STANDARD_FIELDS.items():
             new, old = body.get(name), getattr(stored, attribute)
             if new:
-                if not self._same(name, new, old):
+                if not self._same(name, new, old) and not self._held(name, old, alternates):
                     changes[attribute] = new
             elif blanks and name != "number" and name in self._rules.mapped and old:
                 changes[attribute] = ""
@@ -130,6 +133,14 @@ class Updater:
         if tag_ids is not None:
             changes["tag_ids"] = tag_ids
         return changes
+
+    def _held(self, name: str, old: str | None, alternates: Keys) -> bool:
+        """Whether the stored number or email is one of the row's alternates."""
+        if not old or not alternates:
+            return False
+        if name == "email":
+            return old.strip().casefold() in alternates
+        return name == "number" and number_key(old, self._region) in alternates
 
     def _same(self, name: str, new: str, old: str | None) -> bool:
         if old is None:

@@ -1,0 +1,174 @@
+"""A row with several valid numbers (or emails) is found by any of them: reordering
+`number: [Phone, Mobile]`, or fixing a Phone cell that was invalid, never makes it
+another contact (see bulk_sync/importer/keys.py, "alternates").
+
+Every test runs against a real sandbox over HTTP, each on a team of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bulk_sync.client import EchowinClient
+from bulk_sync.importer import ImportOptions, ImportResult, import_file
+from bulk_sync.importer.lookup import SearchLookup
+from bulk_sync.sources import Source
+from tests.conftest import Team
+
+from .conftest import all_contacts, read_report, write_csv
+
+HEADER = ["First", "Phone", "Mobile", "Email", "Email 2"]
+PHONE_FIRST = "fields: {firstName: First, number: [Phone, Mobile], email: [Email, Email 2]}\n"
+MOBILE_FIRST = "fields: {firstName: First, number: [Mobile, Phone], email: [Email 2, Email]}\n"
+
+
+def person(i: int, **changes: str) -> list[str]:
+    row = {"First": f"Ann{i}", "Phone": f"+1212555{i:04d}", "Mobile": f"+1646555{i:04d}",
+           "Email": f"ann{i}@example.com", "Email 2": f"ann{i}@work.example"}  # fmt: skip
+    row.update(changes)
+    return [row[h] for h in HEADER]
+
+
+def run(
+    client: EchowinClient,
+    tmp: Path,
+    rows: list[list[str]],
+    *,
+    name: str,
+    mapping: str = PHONE_FIRST,
+    **options: Any,
+) -> tuple[ImportResult, list[dict[str, Any]]]:
+    source = write_csv(tmp / f"{name}.csv", [HEADER, *rows])
+    (tmp / f"{name}.yaml").write_text(mapping)
+    result = import_file(
+        ImportOptions(source, tmp / f"{name}.yaml", report_dir=tmp / name,
+                      state_dir=tmp / "state", **options),
+        client,
+        env={},
+    )  # fmt: skip
+    assert result.error is None, result.error
+    return result, read_report(tmp / name / "results.csv")
+
+
+def ids_by_number(team: Team) -> dict[str, str]:
+    return {c["number"]: c["id"] for c in all_contacts(team)}
+
+
+def test_reordered_columns_find_every_contact_by_its_other_number(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    rows = [person(i) for i in range(1, 6)]
+    first, _ = run(client, tmp_path, rows, name="first")
+    assert first.counts["created"] == 5
+    made = ids_by_number(team)  # made with Phone, the first valid number
+    assert sorted(made) == [f"+1212555{i:04d}" for i in range(1, 6)]
+    wanted = [made[f"+1212555{i:04d}"] for i in range(1, 6)]
+
+    for match in (("number",), ("email",), ("number", "email")):
+        again, results = run(client, tmp_path, rows, name=f"create-{len(match)}{match[0]}",
+                             mapping=MOBILE_FIRST, match=match)  # fmt: skip
+        assert again.counts["created"] == 0 and again.counts["skipped"] == 5, match
+        assert [r["_contact_id"] for r in results] == wanted
+        assert {r["_error"] for r in results} == {"already in echowin"}
+
+    # upsert: found by the other number; the stored number, one of the row's, stays
+    renamed = [person(1, First="Renamed"), *rows[1:]]
+    upsert, results = run(client, tmp_path, renamed, name="upsert", mapping=MOBILE_FIRST,
+                          mode="upsert")  # fmt: skip
+    assert upsert.counts["created"] == 0
+    assert [r["_status"] for r in results] == ["updated", *["unchanged"] * 4]
+    assert [r["_contact_id"] for r in results] == wanted
+    _, results = run(client, tmp_path, rows, name="update", mapping=MOBILE_FIRST,
+                          mode="update")  # fmt: skip
+    assert [r["_status"] for r in results] == ["updated", *["unchanged"] * 4]
+    assert [r["_contact_id"] for r in results] == wanted
+    assert ids_by_number(team) == made  # no contact made, no number changed
+
+
+def test_a_fixed_phone_cell_does_not_make_the_row_another_contact(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    broken = [person(1, Phone="n/a"), person(2, Phone="555-12"), person(3)]
+    first, _ = run(client, tmp_path, broken, name="first")
+    assert first.counts["created"] == 3
+    made = ids_by_number(team)
+    assert sorted(made) == ["+12125550003", "+16465550001", "+16465550002"]
+
+    fixed = [person(1), person(2), person(3)]
+    for mode in ("create", "upsert"):
+        again, results = run(client, tmp_path, fixed, name=mode, mode=mode)
+        assert again.counts["created"] == 0
+        assert [r["_contact_id"] for r in results] == [
+            made["+16465550001"],
+            made["+16465550002"],
+            made["+12125550003"],
+        ]
+    assert ids_by_number(team) == made
+
+
+def test_other_numbers_held_by_two_contacts_are_an_ambiguous_match(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    a = team.create(number="+16465550001")
+    b = team.create(email="ann1@work.example", number="+13035550001")
+    result, (row,) = run(client, tmp_path, [person(1)], name="in", match=("number", "email"))
+    assert row["_status"] == "rejected" and result.exit_code == 1
+    ids = {a["id"], b["id"]}
+    assert row["_error"] in {
+        f"ambiguous match: 2 contacts in echowin have the row's other numbers or emails "
+        f"(ids {', '.join(order)})"
+        for order in (sorted(ids), sorted(ids, reverse=True))
+    }
+    assert len(all_contacts(team)) == 2
+
+
+def test_a_row_key_always_wins_over_another_rows_other_number(
+    client: EchowinClient, team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row 3 has row 2's number as its Mobile: in-file, rows are told apart by the number
+    each is imported with (the contract's dedupe), in any chunking and on every re-run."""
+    rows = [person(1), person(2, Phone="", Mobile="+12125550002"),
+            person(3, Mobile="+12125550002")]  # fmt: skip
+    for name in ("first", "again", "upsert"):
+        result, results = run(client, tmp_path, rows, name=name,
+                              mode="upsert" if name == "upsert" else "create")  # fmt: skip
+        if name == "first":
+            assert [r["_status"] for r in results] == ["created"] * 3
+            made = ids_by_number(team)
+        else:
+            assert result.counts["created"] == 0 and result.counts["rejected"] == 0
+        assert [r["_contact_id"] for r in results] == [
+            made["+12125550001"],
+            made["+12125550002"],
+            made["+12125550003"],
+        ]
+    # nor does a row made in an earlier batch of the same run (a full batch is sent
+    # before the next chunk is looked up)
+    chunks = Source.raw_chunks
+    monkeypatch.setattr(Source, "raw_chunks", lambda source: chunks(source, 50))
+    filler = [person(i, Mobile="") for i in range(100, 199)]
+    chunked = [person(9, Phone="", Mobile="+12125550009"), *filler,
+               person(10, Mobile="+12125550009")]  # fmt: skip
+    _, results = run(client, tmp_path, chunked, name="chunked")
+    assert [r["_status"] for r in results] == ["created"] * 101
+    assert len(all_contacts(team)) == 104
+
+
+def test_search_looks_for_other_numbers_only_where_the_key_found_nothing(
+    client: EchowinClient, team: Team
+) -> None:
+    known = team.create(number="+16465550001")
+    other = team.create(number="+12125550002")
+    lookup = SearchLookup(client, ("number",), "US")
+    found = lookup.find(
+        {1: (12125550001,), 2: (12125550002,), 3: (12125550003,)},
+        {1: (16465550001,), 2: (16465550099,), 3: (16465550098,)},
+    )
+    assert found.ids == {1: [known["id"]], 2: [other["id"]]}
+    assert found.by_alternates == {1}
+    assert lookup.searches == 5  # three keys, then two alternates (row 2's was not needed)
+    assert lookup.contact(known["id"])[0] is not None  # kept for the chunk: no GET to update
+    assert lookup.contact(other["id"])[0] is not None
