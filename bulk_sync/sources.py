@@ -27,7 +27,7 @@ import io
 import math
 import operator
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -37,7 +37,7 @@ import chardet
 import pandas as pd
 
 from .errors import InputError
-from .xlsx import Sheet, open_sheet
+from .xlsx import DamagedRow, Sheet, missing_strings, open_sheet
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -60,7 +60,8 @@ class Chunk:
     """Up to `CHUNK_ROWS` data rows, each as wide as the header, with their row numbers.
 
     `problems` maps a row number to why the row cannot be read as it stands (it has
-    more or fewer cells than the header); such a row is rejected, never guessed at.
+    more or fewer cells than the header, or an XLSX cell of it is damaged); such a row
+    is rejected, never guessed at.
     """
 
     rows: list[list[str]]
@@ -138,7 +139,13 @@ class Source:
 
         def records() -> Iterator[list[Any]]:
             for record in self._records:
-                if len(record) == width:
+                if isinstance(record, DamagedRow):  # its damaged cells kept with their columns
+                    kept = [i for i in range(len(record)) if i not in drop]
+                    at = {old: new for new, old in enumerate(kept)}
+                    damaged = {at[i]: ref for i, ref in record.damaged.items() if i in at}
+                    cells = [record[i] for i in kept]
+                    yield DamagedRow(cells, damaged) if damaged else cells
+                elif len(record) == width:
                     yield [record[i] for i in keep]
                 else:  # ragged: stays ragged, to be reported as it is
                     yield [v for i, v in enumerate(record) if i not in drop]
@@ -162,7 +169,7 @@ class Source:
             if meter is not None:
                 meter.records += len(batch)
                 meter.done = len(batch) < size  # islice stopped at the end
-            yield RawChunk(batch, first, len(self.headers), self.typed)
+            yield RawChunk(batch, first, len(self.headers), self.typed, tuple(self.headers))
             first += len(batch)
         if meter is not None:
             meter.done = True
@@ -176,14 +183,18 @@ class RawChunk:
     first_row: int
     width: int  # cells in the header
     typed: bool = False  # spreadsheet values, not text yet (see `cell_text`)
+    headers: tuple[str, ...] = ()  # to name the column of a damaged cell
 
     def cleaned(self) -> Chunk:
-        """Blank rows left out (their numbers too); rows as wide as the header, or a problem."""
+        """Blank rows left out (their numbers too); rows as wide as the header, or a problem
+        (a damaged XLSX cell is one too: see `xlsx.DamagedRow`)."""
         width = self.width
         chunk = Chunk([], [], width=width)
         for number, record in enumerate(self.records, start=self.first_row):
             cells = [cell_text(v) for v in record] if self.typed else record
-            if not any(c.strip() for c in cells):
+            if isinstance(cells, DamagedRow):
+                chunk.problems[number] = _damaged(cells, self.headers)
+            elif not any(c.strip() for c in cells):
                 continue
             if len(cells) != width:
                 cells = _fit(cells, width, number, chunk.problems)
@@ -236,6 +247,11 @@ def open_source(path: Path, *, sheet: str | None = None, header_row: int = 1) ->
             break
         preamble.append([cell_text(v) for v in row] if typed else row)
     headers = next(records, None)
+    if isinstance(headers, DamagedRow):
+        cells = [f"header cell {ref}" for ref in headers.damaged.values()]
+        if stream is not None:
+            stream.rows.close()  # type: ignore[attr-defined]  # a generator: the archive with it
+        raise InputError(f"{path}: its {missing_strings(cells)}")
     if headers is not None and typed:
         headers = [cell_text(v) for v in headers]
     if headers is None or not any(h.strip() for h in headers):
@@ -257,11 +273,21 @@ def _fit(cells: list[str], width: int, number: int, problems: dict[int, str]) ->
     extra = cells[width:]
     if len(cells) > width and not any(c.strip() for c in extra):
         return cells[:width]  # a trailing delimiter, not data
-    problems[number] = (
+    ragged = (
         f"row has {len(cells)} cells but the header has {width}: "
         "a delimiter or quote inside a cell may have shifted the columns"
     )
+    problems[number] = f"{problems[number]}; {ragged}" if number in problems else ragged
     return (cells + [""] * width)[:width]
+
+
+def _damaged(row: DamagedRow, headers: Sequence[str]) -> str:
+    """Why a row with damaged cells is rejected, each cell under its column's header."""
+    return missing_strings([
+        f"{headers[i].strip()}: cell {ref}" if i < len(headers) and headers[i].strip()
+        else f"cell {ref}"
+        for i, ref in sorted(row.damaged.items())
+    ])  # fmt: skip
 
 
 def _trim_trailing_blank(headers: list[str]) -> list[str]:

@@ -10,7 +10,10 @@ most `MAX_ROW_CHARS` of XML, the shared strings table at most `MAX_SHARED_CHARS`
 characters, and cells are placed by their own `r` reference (a cell at XFD1048576
 costs what a cell at B2 costs). Before the first row is handed out the whole sheet is
 inflated once (its CRC checked, its last row found), so that a damaged archive is
-refused before anything is sent.
+refused before anything is sent. A cell that refers to a shared string the workbook
+lacks is found only as its row is read: the row comes as a `DamagedRow`, rejected
+with the cell named, and the run goes on (the header's: refused, before anything is
+sent).
 
 Cells read as `sources.cell_text` shows a spreadsheet's values: shared and inline
 strings as written (phonetic runs left out, `_x000D_` escapes undone), booleans as
@@ -69,6 +72,33 @@ _ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _CELL_REF = re.compile(r"\s*([A-Za-z]*)")
 _MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[(.*?)\]\]>|<\?.*?\?>", re.S)
 _ZEROS = re.compile(r"0+")
+
+
+class DamagedRow(list[str]):
+    """A row holding cells that refer to a shared string the workbook lacks: those cells
+    are empty, and `damaged` says which (0-based column → the cell's reference, `C12`),
+    for the row to be rejected (`sources.RawChunk.cleaned`), not the run ended."""
+
+    damaged: dict[int, str]
+
+    def __init__(self, cells: list[str], damaged: dict[int, str]) -> None:
+        super().__init__(cells)
+        self.damaged = damaged
+
+
+def missing_strings(cells: list[str]) -> str:
+    """Why cells (`Phone: cell C12`) that refer to missing shared strings cannot be read."""
+    each = "; ".join(f"{cell} refers to a missing shared string" for cell in cells)
+    return f"{each}; the file is damaged: save it again from Excel"
+
+
+class _NoSuchString(Exception):
+    """A cell's shared string index lies past the shared strings table."""
+
+
+class _Damaged(str):
+    """Stands in a row, while it is read, for a cell `_NoSuchString` was raised for: its
+    text is the cell's reference."""
 
 
 @dataclass
@@ -659,11 +689,7 @@ class _CellReader:
             try:
                 return self.shared[int(value)]
             except (ValueError, IndexError):
-                raise InputError(
-                    f"{self.path} cannot be read as a spreadsheet: a cell refers to shared "
-                    f"string {value.strip()!r}, which the workbook lacks; save it again "
-                    "from Excel"
-                ) from None
+                raise _NoSuchString from None
         if kind == "b":
             value = value.strip()
             return "TRUE" if value in ("1", "true") else ("FALSE" if value else "")
@@ -774,27 +800,32 @@ def _sheet_rows(part: IO[bytes], cell: _CellReader, path: Path, member: str) -> 
             if cells_of is None:
                 cells_of = _cell_pattern(_prefix_of(inside))
             width = cell.width
+            damaged = False
             for letters, style, kind, v, inline, attrs, body in cells_of.findall(inside):
                 if not letters:
                     found = _attributes(attrs)
                     letters = _CELL_REF.match(found.get("r", "")).group(1)  # type: ignore[union-attr]
                     style, kind = found.get("s", ""), found.get("t", "")
-                if v:
-                    if not kind and style in plain and v.isdigit() and len(v) < 16:
-                        text = v if v[0] != "0" else str(int(v))
-                    elif kind == "s" and v.isdigit():
-                        try:
-                            text = shared[int(v)]
-                        except IndexError:
-                            text = value_text(kind, style, v)  # says which is missing
+                try:
+                    if v:
+                        if not kind and style in plain and v.isdigit() and len(v) < 16:
+                            text = v if v[0] != "0" else str(int(v))
+                        elif kind == "s" and v.isdigit():
+                            try:
+                                text = shared[int(v)]
+                            except IndexError:
+                                raise _NoSuchString from None
+                        else:
+                            text = value_text(kind, style, v)
+                    elif inline:
+                        text = _unescape(inline) if "&" in inline or "_x" in inline else inline
+                    elif body:
+                        text = cell.text(kind, style, body)
                     else:
-                        text = value_text(kind, style, v)
-                elif inline:
-                    text = _unescape(inline) if "&" in inline or "_x" in inline else inline
-                elif body:
-                    text = cell.text(kind, style, body)
-                else:
-                    continue
+                        continue
+                except _NoSuchString:  # the row is rejected for it, not the run ended
+                    text = _Damaged(f"{letters or _letters(len(cells))}{here}")
+                    damaged = True
                 if not text:
                     continue
                 if letters:
@@ -811,7 +842,22 @@ def _sheet_rows(part: IO[bytes], cell: _CellReader, path: Path, member: str) -> 
                 cells.append(text)
             if width is not None and len(cells) < width:
                 cells.extend([""] * (width - len(cells)))  # a spreadsheet's empty cells
-            yield cells
+            yield _damaged_row(cells) if damaged else cells
+
+
+def _damaged_row(cells: list[str]) -> DamagedRow:
+    damaged = {i: str(text) for i, text in enumerate(cells) if isinstance(text, _Damaged)}
+    return DamagedRow(["" if i in damaged else text for i, text in enumerate(cells)], damaged)
+
+
+def _letters(column: int) -> str:
+    """A 0-based column's letters (`C` for 2)."""
+    letters = ""
+    column += 1
+    while column:
+        column, left = divmod(column - 1, 26)
+        letters = chr(65 + left) + letters
+    return letters
 
 
 def _prefix_of(inside: str) -> str:

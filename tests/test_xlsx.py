@@ -4,6 +4,7 @@ in memory that does not depend on where the cells sit or what the file declares.
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 import zipfile
 from pathlib import Path
 
@@ -268,7 +269,8 @@ def _cfb(tmp_path: Path, name: str, encrypted: bool) -> Path:
         (lambda d: d / "xfe.xlsx", "a cell lies in column 'XFE', past XFD"),
         (lambda d: d / "nosheet.xlsx", "sheet 'Leads' has no data in the archive"),
         (lambda d: d / "entities.xlsx", "declares XML entities"),
-        (lambda d: d / "sst.xlsx", "refers to shared string '5', which the workbook lacks"),
+        (lambda d: d / "sst.xlsx", "its header cell B1 refers to a missing shared string; "
+                                   "the file is damaged: save it again from Excel"),
     ],
     ids=["password", "xls-renamed", "not-zip", "truncated", "bad-crc", "past-xfd", "no-sheet",
          "entities", "shared-string"],
@@ -283,6 +285,22 @@ def test_broken_workbooks_are_one_sentence(tmp_path: Path, make: object, message
         for _ in source.chunks():
             pass
     assert "\n" not in str(caught.value)
+
+
+def test_a_cell_whose_shared_string_is_missing_rejects_its_row_only(tmp_path: Path) -> None:
+    from tests.corpus import make as corpus
+
+    path = tmp_path / "lost.xlsx"
+    corpus._lost_strings(path)
+    raw = list(open_source(path).raw_chunks())
+    (chunk,) = [pickle.loads(pickle.dumps(c)).cleaned() for c in raw]  # as workers get it
+    tail = "refers to a missing shared string; the file is damaged: save it again from Excel"
+    assert chunk.problems == {3: f"Phone: cell B3 {tail}", 4: f"Name: cell A4 {tail}"}
+    assert chunk.rows == [["Ann", "+1 212 555 0100"], ["Ann", ""], ["", "+1 212 555 0102"],
+                          ["Di", "+1 212 555 0103"]]  # fmt: skip
+    # a column an earlier report added is left out: its damaged cell is no problem
+    (chunk,) = [c.cleaned() for c in open_source(path).without(["Name"]).raw_chunks()]
+    assert chunk.problems == {3: f"Phone: cell B3 {tail}"}
 
 
 def test_the_shared_strings_table_is_bounded(

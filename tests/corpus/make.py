@@ -224,6 +224,20 @@ def _missing_shared(path: Path) -> None:
     xlsx_rows(path, row(1, text("A1", "Name"), '<c r="B1" t="s"><v>5</v></c>'), shared=["x"])
 
 
+def _lost_strings(path: Path) -> None:
+    """Rows 3 and 4 hold a cell whose shared string index lies past the table (one as
+    spreadsheet programs write a cell, one otherwise: both ways of reading it)."""
+    xlsx_rows(
+        path,
+        row(1, text("A1", "Name"), text("B1", "Phone"))
+        + row(2, '<c r="A2" t="s"><v>0</v></c>', '<c r="B2" t="s"><v>1</v></c>')
+        + row(3, '<c r="A3" t="s"><v>0</v></c>', '<c r="B3" t="s"><v>9</v></c>')
+        + row(4, '<c t="s" r="A4"><v>12</v></c>', text("B4", "+1 212 555 0102"))
+        + row(5, text("A5", "Di"), text("B5", "+1 212 555 0103")),
+        shared=["Ann", "+1 212 555 0100"],
+    )
+
+
 def _far_ods(path: Path) -> None:
     """An .ods of 1.5 KB whose cells sit at A1 and XFD1048576, as repeats declare them."""
     content = (
@@ -440,6 +454,15 @@ CASES = [
         "formulas_errors.xlsx",
         "formulas (cached values read) and #N/A, #REF! cells",
         _formulas,
+        1,
+        "rejected 2",
+        rejected=(3, 4),
+        created=2,
+    ),
+    Case(
+        "lost_shared_strings.xlsx",
+        "cells on rows 3 and 4 refer to shared strings past the table",
+        _lost_strings,
         1,
         "rejected 2",
         rejected=(3, 4),
