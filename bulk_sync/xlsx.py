@@ -35,7 +35,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import IO, Any
 from xml.etree import ElementTree
@@ -449,42 +449,58 @@ def _elements(
     part: IO[bytes], tag: str, pattern: Callable[[str], re.Pattern[str]], path: Path, member: str
 ) -> Iterator[list[Any]]:
     """`pattern(prefix).findall` over whole `<tag>` elements of a part, a block of them at
-    a time, `prefix` being the namespace prefix the part uses (`x:`, mostly none).
-    Comments, CDATA and processing instructions are undone first."""
+    a time, `prefix` being the namespace prefix the part uses (`x:`, mostly none)."""
+    find: re.Pattern[str] | None = None
+    ends = partial(_element_end, tag)
+    for prefix, body in _blocks(part, path, member, tag, ends):
+        if find is None:
+            find = pattern(prefix)
+        if found_all := find.findall(body):
+            yield found_all
+
+
+def _element_end(tag: str, text: str, prefix: str) -> int:
+    return _last_opening(text, f"<{prefix}{tag}")
+
+
+def _blocks(
+    part: IO[bytes], path: Path, member: str, first: str, end: Callable[[str, str], int]
+) -> Iterator[tuple[str, str]]:
+    """A part's XML as text, a block at a time (1 MiB of it inflated at once), each block
+    cut where `end(text, prefix)` says its last whole element ends (0 or less: none yet,
+    read on), with the namespace prefix of the first `<first>` element (`x:`, mostly
+    none). Comments, CDATA and processing instructions are undone; an element of over
+    `MAX_ROW_CHARS` is refused."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     carry = ""
-    find: re.Pattern[str] | None = None
-    opening = ""
+    prefix: str | None = None
     while True:
         block = part.read(_BLOCK)
         try:
             text = carry + decoder.decode(block, final=not block)
         except UnicodeDecodeError:
             raise _not_utf8(path, member) from None
-        if find is None:
-            found = re.search(rf"<(\w+:)?{tag}[\s/>]", text)
+        if prefix is None:
+            found = re.search(rf"<(\w+:)?{first}[\s/>]", text)
             if found is None and block:
                 if len(text) > MAX_ROW_CHARS:
                     raise _too_big(path, member)
                 carry = text
                 continue
             prefix = (found.group(1) or "") if found else ""
-            find, opening = pattern(prefix), f"<{prefix}{tag}"
         if block:
-            end = _last_opening(text, opening)
-            if end <= 0:
+            cut = end(text, prefix)
+            if cut <= 0:
                 if len(text) > MAX_ROW_CHARS:
                     raise _too_big(path, member)
                 carry = text
                 continue
-            body, carry = text[:end], text[end:]
+            body, carry = text[:cut], text[cut:]
         else:
             body = text
         if "<!" in body or "<?" in body:
             body = _MARKUP.sub(_markup, body)
-        found_all = find.findall(body)
-        if found_all:
-            yield found_all
+        yield prefix, body
         if not block:
             return
 
@@ -539,38 +555,8 @@ def _sheet_xml_rows(part: IO[bytes], path: Path, member: str) -> Iterator[list[t
     """Each <row>'s attributes and inside, a block of rows at a time (an empty row's
     inside is empty). Splitting at `</row>` runs at C speed, where a pattern for a
     whole row would try each character."""
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    carry = ""
-    prefix: str | None = None
-    opening = closing = ""
-    while True:
-        block = part.read(_BLOCK)
-        try:
-            text = carry + decoder.decode(block, final=not block)
-        except UnicodeDecodeError:
-            raise _not_utf8(path, member) from None
-        if prefix is None:
-            found = re.search(r"<(\w+:)?sheetData[\s/>]", text)
-            if found is None and block:
-                if len(text) > MAX_ROW_CHARS:
-                    raise _too_big(path, member)
-                carry = text
-                continue
-            prefix = (found.group(1) or "") if found else ""
-            opening, closing = f"<{prefix}row", f"</{prefix}row>"
-        if block:
-            end = text.rfind(closing)
-            end = end + len(closing) if end >= 0 else _last_opening(text, opening)
-            if end <= 0:
-                if len(text) > MAX_ROW_CHARS:
-                    raise _too_big(path, member)
-                carry = text
-                continue
-            body, carry = text[:end], text[end:]
-        else:
-            body = text
-        if "<!" in body or "<?" in body:
-            body = _MARKUP.sub(_markup, body)
+    for prefix, body in _blocks(part, path, member, "sheetData", _rows_end):
+        opening, closing = f"<{prefix}row", f"</{prefix}row>"
         rows: list[tuple[str, str]] = []
         for piece in body.split(closing):
             at = _next_opening(piece, opening, 0)
@@ -587,8 +573,14 @@ def _sheet_xml_rows(part: IO[bytes], path: Path, member: str) -> Iterator[list[t
                     break
         if rows:
             yield rows
-        if not block:
-            return
+
+
+def _rows_end(text: str, prefix: str) -> int:
+    """Where the last whole <row> of `text` ends: after its `</row>`, or (none closed)
+    before the last `<row`, which may be a `<row/>` cut off."""
+    closing = f"</{prefix}row>"
+    end = text.rfind(closing)
+    return end + len(closing) if end >= 0 else _last_opening(text, f"<{prefix}row")
 
 
 def _next_opening(text: str, opening: str, start: int) -> int:
