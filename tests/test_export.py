@@ -20,12 +20,17 @@ from openpyxl import load_workbook
 
 from bulk_sync.cells import neutralize, restore
 from bulk_sync.client import EchowinClient
-from bulk_sync.errors import ConfigError
+from bulk_sync.client.models import Listed
+from bulk_sync.errors import ConfigError, FatalApiError
 from bulk_sync.exporter import ExportOptions, export_contacts
+from bulk_sync.exporter.layout import Layout, MappedLayout
 from bulk_sync.files import dated, rotate
+from bulk_sync.mapping import load_mapping
 from bulk_sync.sandbox import RunningSandbox, SandboxSettings, running_sandbox
 from tests.client.conftest import client_for
 from tests.conftest import Team, team_on
+
+LEADS = Path(__file__).resolve().parents[1] / "mappings" / "leads.yaml"
 
 
 @pytest.fixture
@@ -57,6 +62,24 @@ def test_neutralized_cells_read_back_exactly(value: str) -> None:
     assert not written.startswith(("=", "@", "\t", "\r")) or written == value == ""
     if value in ("+15551234567", "-12.5"):
         assert written == value  # a phone keeps its +
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"firstName": 5}, {"email": ["a@b.c"]}, {"tags": [{"id": "t"}]}, {"tags": "VIP"},
+     {"crmStage": {"name": 3}}, {"crmStage": "Lead"}, {"customFields": ["x"]}],
+)  # fmt: skip
+def test_a_listed_contact_not_as_the_api_describes_is_refused(fields: dict[str, object]) -> None:
+    """The export reads contacts as sent, without a model: a field of the wrong type is
+    an unexpected response (exit 3, one sentence), never a crash or a wrong cell."""
+    contact = Listed("c1", None, {"id": "c1", **fields})
+    with pytest.raises(FatalApiError, match="unexpected response"):
+        Layout([]).row(contact)
+    if "crmStage" not in fields:  # a mapping's columns hold no stage
+        with pytest.raises(FatalApiError, match="unexpected response"):
+            MappedLayout(load_mapping(LEADS)).row(contact)
+    assert Layout([]).row(Listed("c2", None, {"id": "c2", "firstName": None})) == [
+        "c2", "", "", "", "", "", "", "", ""]  # fmt: skip
 
 
 def test_every_contact_once_under_unstable_ties(tmp_path: Path) -> None:
@@ -262,7 +285,7 @@ def test_an_export_in_a_mappings_columns_imports_back_with_it(
 ) -> None:
     from bulk_sync.importer import ImportOptions, import_file
 
-    mapping = Path(__file__).resolve().parents[1] / "mappings" / "leads.yaml"
+    mapping = LEADS
     sample = Path(__file__).resolve().parents[1] / "samples" / "leads.csv"
     with team_on(sandbox) as a, team_on(sandbox) as b:
         with client_for(sandbox, a) as client:

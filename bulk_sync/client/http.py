@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSet, Sequence
 from typing import Any, TypeVar
@@ -64,6 +65,7 @@ class EchowinClient:
         self.limits = limits
         self.policy = policy
         self.stats = ClientStats()
+        self._counting = threading.Lock()  # stats are counted from read-ahead threads too
         self.should_stop: Callable[[], bool] = lambda: False  # checked during every wait
         self.on_retry: Callable[[str], None] | None = None  # hears of each retry
         self.on_wait: Callable[[str, float], None] | None = None  # a rate-limit wait begins
@@ -138,18 +140,26 @@ class EchowinClient:
         tag_ids: Sequence[str] = (),
     ) -> m.ContactPage:
         """One page of contacts (`limit` at most 100), with schemas and available tags."""
-        params: dict[str, Any] = {
-            "page": page,
-            "limit": limit,
-            "sortBy": sort_by,
-            "sortOrder": sort_order,
-        }
-        if search:
-            params["search"] = search
-        if tag_ids:
-            params["tagIds"] = ",".join(tag_ids)
-        rate_class = RateClass.SEARCH if search or tag_ids else RateClass.GET
+        params, rate_class = _listing(page, limit, search, sort_by, sort_order, tag_ids)
         return self._call(m.ContactPage, "GET", "/api/v1/contacts", rate_class, params=params)
+
+    def list_listed(
+        self,
+        *,
+        page: int = 1,
+        limit: int = 100,
+        search: str | None = None,
+        sort_by: str = "createdAt",
+        sort_order: str = "desc",
+        tag_ids: Sequence[str] = (),
+    ) -> m.ListedPage:
+        """`list_contacts`, its contacts left as sent (`Listed`): the export's page."""
+        params, rate_class = _listing(page, limit, search, sort_by, sort_order, tag_ids)
+        response = self._request("GET", "/api/v1/contacts", rate_class, params=params)
+        try:
+            return m.listed_page(response.content)
+        except (ValueError, ValidationError) as exc:
+            raise _unexpected(response, f"not a page of contacts: {exc}") from None
 
     def iter_contacts(
         self,
@@ -160,11 +170,11 @@ class EchowinClient:
         sort_order: str = "asc",
         stop: Callable[[m.Contact], bool] | None = None,
         seen: MutableSet[str] | None = None,
-        read_ahead: bool = False,
-    ) -> ContactPager:
+        read_ahead: int = 0,
+    ) -> ContactPager[m.Contact]:
         """Every contact, 100 a page, each once (oldest first by default; `sort_order="desc"`
         with a `stop` rule reads the newest down to a point). `read_ahead` asks for the
-        next page while the caller works on this one (see pagination.py)."""
+        next pages while the caller works on this one (see pagination.py)."""
         return ContactPager(
             lambda page: self.list_contacts(
                 page=page,
@@ -175,6 +185,24 @@ class EchowinClient:
                 tag_ids=tag_ids,
             ),
             stop=stop,
+            seen=seen,
+            read_ahead=read_ahead,
+        )
+
+    def iter_listed(
+        self,
+        *,
+        search: str | None = None,
+        tag_ids: Sequence[str] = (),
+        seen: MutableSet[str] | None = None,
+        read_ahead: int = 0,
+    ) -> ContactPager[m.Listed]:
+        """`iter_contacts` oldest first, its contacts left as sent (`Listed`): the export's
+        pager, the same one."""
+        return ContactPager(
+            lambda page: self.list_listed(
+                page=page, limit=PAGE_SIZE, search=search, sort_order="asc", tag_ids=tag_ids
+            ),
             seen=seen,
             read_ahead=read_ahead,
         )
@@ -345,8 +373,9 @@ class EchowinClient:
                 raise Interrupted("stopped before sending; nothing more was sent")
             if before_send is not None:
                 before_send()
-            self.stats.requests += 1
-            self.stats.writes += method != "GET"
+            with self._counting:  # pages read ahead are sent from threads
+                self.stats.requests += 1
+                self.stats.writes += method != "GET"
             try:
                 response = self._http.request(
                     method, path, params=params, content=content, headers=headers
@@ -355,9 +384,9 @@ class EchowinClient:
                 if self.pacer is not None:
                     self.pacer.observe(rate_class, {})
                 raise _transport_error(exc, method, path, safe=safe, host=self._host) from exc
-            self.stats.by_status[response.status_code] = (
-                self.stats.by_status.get(response.status_code, 0) + 1
-            )
+            with self._counting:
+                by_status = self.stats.by_status
+                by_status[response.status_code] = by_status.get(response.status_code, 0) + 1
             error = _status_error(response, method, path)
             if isinstance(error, ServerError) and not safe:
                 # The server had the request: it may have applied it before failing.
@@ -372,7 +401,8 @@ class EchowinClient:
                 else:
                     self.pacer.observe(rate_class, response.headers)
             if isinstance(error, RateLimited):
-                self.stats.rate_limited += 1
+                with self._counting:
+                    self.stats.rate_limited += 1
             if error is not None:
                 raise error
             return response
@@ -386,6 +416,20 @@ class EchowinClient:
             on_retry=self.on_retry,
             on_rate_wait=lambda seconds: self._waiting(rate_class, seconds),
         )
+
+
+def _listing(
+    page: int, limit: int, search: str | None, sort_by: str, sort_order: str,
+    tag_ids: Sequence[str],
+) -> tuple[dict[str, Any], RateClass]:  # fmt: skip
+    """The query of a page of the listing, and its rate class (a filter is a search)."""
+    params: dict[str, Any] = {"page": page, "limit": limit, "sortBy": sort_by,
+                              "sortOrder": sort_order}  # fmt: skip
+    if search:
+        params["search"] = search
+    if tag_ids:
+        params["tagIds"] = ",".join(tag_ids)
+    return params, RateClass.SEARCH if search or tag_ids else RateClass.GET
 
 
 def _contact(contact_id: str) -> str:

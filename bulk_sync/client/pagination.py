@@ -10,10 +10,13 @@ Listing is by offset over a sort that has ties (a bulk of 100 contacts shares on
   query, so a contact of it can slip past that boundary. `reread_ties()` reads
   those pages again, for the contacts not seen yet.
 
-With `read_ahead`, the next page is asked for in a thread while the caller works on
-the one before: the wait for the server then overlaps the caller's work (the GIL is
-released while a socket waits). The pages are still read one at a time and in order,
-and a page past the last one the server announced is never asked for.
+With `read_ahead=N`, the next N pages are asked for in threads while the caller works
+on the one before: the wait for the server then overlaps the caller's work (the GIL is
+released while a socket waits), and with N = 2 the server always has the next request
+at hand while the client reads the last answer. Pages are still handed over one at a
+time and in order, and a page past the last one the server announced is never asked
+for. (A shrinking count is still seen: page k + N is asked for only after page k
+came back, so answers can only swap with their neighbours.)
 """
 
 from __future__ import annotations
@@ -22,11 +25,38 @@ import contextlib
 import datetime as dt
 import threading
 from abc import abstractmethod
+from collections import deque
 from collections.abc import Callable, Iterator, MutableSet, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
 
 from ..errors import PaginationError
-from .models import Contact, ContactPage
+from .models import Pagination
+
+
+class Item(Protocol):
+    """What the pager reads of a contact: `Contact`, or `Listed` (the export's)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def created_at(self) -> str | None: ...
+
+
+C = TypeVar("C", bound=Item)
+C_co = TypeVar("C_co", bound=Item, covariant=True)
+
+
+class Page(Protocol[C_co]):
+    """A page of the listing: `ContactPage`, or `ListedPage`."""
+
+    @property
+    def data(self) -> Sequence[C_co]: ...
+
+    @property
+    def pagination(self) -> Pagination: ...
+
 
 PAGE_SIZE = 100
 
@@ -71,26 +101,26 @@ def _add_new(seen: MutableSet[str], ids: Sequence[str]) -> set[str]:
     return new
 
 
-class _Ahead:
+class _Ahead(Generic[C]):
     """One page being read in a thread; `result()` waits for it (and raises what the
     read raised). A daemon thread: an interrupted process does not wait for it."""
 
-    def __init__(self, fetch: Callable[[int], ContactPage], page: int) -> None:
+    def __init__(self, fetch: Callable[[int], Page[C]], page: int) -> None:
         self.page = page
-        self._result: ContactPage | None = None
+        self._result: Page[C] | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._run, args=(fetch,), name=f"bulk-sync-page-{page}", daemon=True
         )
         self._thread.start()
 
-    def _run(self, fetch: Callable[[int], ContactPage]) -> None:
+    def _run(self, fetch: Callable[[int], Page[C]]) -> None:
         try:
             self._result = fetch(self.page)
         except BaseException as exc:  # handed to the caller by result()
             self._error = exc
 
-    def result(self) -> ContactPage:
+    def result(self) -> Page[C]:
         self._thread.join()
         if self._error is not None:
             raise self._error
@@ -112,7 +142,7 @@ class _Tie:
         return len(self.ids) >= sum(self.pages.values())
 
 
-class ContactPager:
+class ContactPager(Generic[C]):
     """Contacts page by page, each once; `total_count` is known after the first page.
 
     Stops on an empty page, after the last page the server announced,
@@ -125,16 +155,16 @@ class ContactPager:
     contacts idempotently on disk passes `seen=NO_MEMORY` so that memory does not grow
     with the team.
     `read_ahead`: see the module docstring (a reader that stops early has then
-    read one page more than it used).
+    read up to that many pages more than it used).
     """
 
     def __init__(
         self,
-        fetch: Callable[[int], ContactPage],
+        fetch: Callable[[int], Page[C]],
         *,
-        stop: Callable[[Contact], bool] | None = None,
+        stop: Callable[[C], bool] | None = None,
         seen: MutableSet[str] | None = None,
-        read_ahead: bool = False,
+        read_ahead: int = 0,
     ) -> None:
         self._fetch = fetch
         self._stop = stop
@@ -146,16 +176,17 @@ class ContactPager:
         self.seen: MutableSet[str] = set() if seen is None else seen
         self._ties: dict[str, _Tie] = {}  # createdAt → a tie split by a page boundary
 
-    def __iter__(self) -> Iterator[Contact]:
+    def __iter__(self) -> Iterator[C]:
         page, previous, previous_total = 1, None, None
-        last: list[Contact] = []
-        ahead: _Ahead | None = None
+        last: Sequence[C] = ()
+        ahead: deque[_Ahead[C]] = deque()  # pages asked for, in order
+        asked = 0  # the last page asked for
         try:
             while True:
-                if ahead is not None:
-                    result, ahead = self._counted(ahead.result()), None
+                if ahead:
+                    result = self._counted(ahead.popleft().result())
                 else:
-                    result = self._read(page)
+                    result, asked = self._read(page), page
                 ids = [c.id for c in result.data]
                 if not ids:
                     return
@@ -167,27 +198,30 @@ class ContactPager:
                         path="/api/v1/contacts",
                     )
                 more = page < result.pagination.total_pages
-                if more and self._read_ahead:
-                    ahead = _Ahead(self._fetch, page + 1)
+                if more:  # ask for up to `read_ahead` pages past this one
+                    upto = min(page + self._read_ahead, result.pagination.total_pages)
+                    while asked < upto:
+                        asked += 1
+                        ahead.append(_Ahead(self._fetch, asked))
                 self._note_ties(page, last, result.data)
-                contacts = result.data
+                contacts, cut_short = result.data, False
                 if self._stop is not None:
                     stop = self._stop
                     cut = next((i for i, c in enumerate(contacts) if stop(c)), None)
                     if cut is not None:
-                        contacts, more = contacts[:cut], False
-                new = _add_new(self.seen, [c.id for c in contacts])
+                        contacts, more, cut_short = contacts[:cut], False, True
+                new = _add_new(self.seen, [c.id for c in contacts] if cut_short else ids)
                 yield from (c for c in contacts if c.id in new)
                 if not more:
                     return
                 previous, last, page = ids, result.data, page + 1
                 previous_total = result.pagination.total_count
         finally:
-            if ahead is not None:  # the caller stopped early: no request left behind
+            while ahead:  # the caller stopped early: no request left behind
                 with contextlib.suppress(Exception):  # a page nobody will read
-                    self._counted(ahead.result())
+                    self._counted(ahead.popleft().result())
 
-    def _note_ties(self, page: int, before: list[Contact], now: list[Contact]) -> None:
+    def _note_ties(self, page: int, before: Sequence[C], now: Sequence[C]) -> None:
         """A tie across the boundary between the page `before` and this one."""
         moment = now[0].created_at
         if not before or moment is None or before[-1].created_at != moment:
@@ -199,7 +233,7 @@ class ContactPager:
             tie.ids.update(tied)
 
     def reread_ties(self, done: Callable[[], bool] = lambda: False,
-                    rounds: int = 30) -> Iterator[Contact]:  # fmt: skip
+                    rounds: int = 30) -> Iterator[C]:  # fmt: skip
         """Contacts of split ties not seen yet: the pages of each tie not complete are
         read again (each read may order a tie afresh) until every tie is complete or
         `done()` says enough, at most `rounds` times."""
@@ -224,10 +258,10 @@ class ContactPager:
         """Every tie split by a page boundary was seen whole."""
         return all(tie.complete for tie in self._ties.values())
 
-    def _read(self, page: int) -> ContactPage:
+    def _read(self, page: int) -> Page[C]:
         return self._counted(self._fetch(page))
 
-    def _counted(self, result: ContactPage) -> ContactPage:
+    def _counted(self, result: Page[C]) -> Page[C]:
         self.pages_read += 1
         total = result.pagination.total_count
         if self.total_count is None:

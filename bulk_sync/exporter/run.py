@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..client import EchowinClient
-from ..client.models import Contact
+from ..client.models import Listed
 from ..client.pagination import PageMemory
 from ..errors import ConfigError
 from ..files import (
@@ -47,6 +47,7 @@ from .layout import Layout, MappedLayout
 from .writers import Spool, sibling_path, write_output
 
 PASSES = 3
+READ_AHEAD = 2  # pages asked for while one is written: the server always has the next
 _WRITE_ERRORS = (OSError, sqlite3.Error)  # a file, or the SQLite files beside it
 SUFFIXES = (".csv", ".xlsx")
 
@@ -156,8 +157,8 @@ def _export(
         reason: str | None = "not read"
         try:
             for _ in range(PASSES):
-                pager = client.iter_contacts(
-                    search=options.search, tag_ids=tag_ids, seen=ids, read_ahead=True
+                pager = client.iter_listed(
+                    search=options.search, tag_ids=tag_ids, seen=ids, read_ahead=READ_AHEAD
                 )
                 for contact in _chain(pager, pager.reread_ties):
                     spool.add(layout.row(contact))
@@ -289,7 +290,7 @@ def _read_details(
     return True
 
 
-def _chain(pager: Iterable[Contact], more: Callable[[], Iterator[Contact]]) -> Iterator[Contact]:
+def _chain(pager: Iterable[Listed], more: Callable[[], Iterator[Listed]]) -> Iterator[Listed]:
     yield from pager
     yield from more()
 

@@ -9,7 +9,7 @@ import pytest
 
 from bulk_sync.client import EchowinClient
 from bulk_sync.config import ApiKey, ApiSettings
-from bulk_sync.errors import NotFound, PaginationError
+from bulk_sync.errors import FatalApiError, NotFound, PaginationError
 from tests.conftest import Team
 
 
@@ -92,6 +92,66 @@ def test_reading_ahead_reads_the_same_pages_and_leaves_no_request_behind(
         if i == 5:
             break  # the loop drops the generator: page 2, asked for meanwhile, is awaited
     assert early.pages_read == 2 and client.stats.requests - before == 2
+
+
+def test_reading_two_ahead_never_asks_past_the_end_and_awaits_both_on_an_early_stop(
+    client: EchowinClient, team: Team
+) -> None:
+    numbers = [f"+1555{i:07d}" for i in range(450)]
+    for start in range(0, 450, 100):
+        team.http.post(
+            "/api/v1/contacts/bulk",
+            json={"contacts": [{"number": n} for n in numbers[start : start + 100]]},
+        )
+    before = client.stats.requests
+    pager = client.iter_contacts(read_ahead=2)
+    assert [c.number for c in pager] == numbers
+    assert pager.pages_read == 5 and client.stats.requests - before == 5  # none past the end
+
+    before = client.stats.requests
+    early = client.iter_contacts(read_ahead=2)
+    for i, _ in enumerate(early):
+        if i == 5:
+            break  # pages 2 and 3, asked for meanwhile, are awaited
+    assert early.pages_read == 3 and client.stats.requests - before == 3
+
+
+def test_listed_contacts_are_the_contacts_as_sent(client: EchowinClient, team: Team) -> None:
+    team.http.post(
+        "/api/v1/contacts/bulk",
+        json={"contacts": [{"number": f"+1555000{i:04d}", "firstName": f"A{i}",
+                            "tagNames": ["VIP"], "customFields": {"company": "Co"}}
+                           for i in range(150)]},
+    )  # fmt: skip
+    models = list(client.iter_contacts())
+    listed = list(client.iter_listed(read_ahead=2))
+    assert [c.id for c in listed] == [c.id for c in models]
+    assert [c.created_at for c in listed] == [c.created_at for c in models]
+    for contact, raw in zip(models, listed, strict=True):
+        assert raw.fields["firstName"] == contact.first_name
+        assert [t["name"] for t in raw.fields["tags"]] == [t.name for t in contact.tags]
+        assert raw.fields["customFields"] == contact.custom_fields
+
+
+@pytest.mark.parametrize(
+    "data",
+    [[{"firstName": "no id"}], [{"id": 7}], ["a string"], [{"id": "a", "createdAt": 5}],
+     "not a list"],
+)  # fmt: skip
+def test_a_listed_page_that_is_not_one_is_refused_in_one_sentence(data: object) -> None:
+    """Unit test of one rule: a mock server whose page breaks the reference's shape."""
+
+    def page(request: httpx.Request) -> httpx.Response:
+        pagination = {"page": 1, "limit": 100, "totalCount": 1, "totalPages": 1}
+        return httpx.Response(200, json={"data": data, "pagination": pagination})
+
+    settings = ApiSettings("http://127.0.0.1:1", ApiKey("k"))
+    transport = httpx.MockTransport(page)
+    with (
+        EchowinClient(settings, limits=None, transport=transport) as c,
+        pytest.raises(FatalApiError, match="unexpected response"),
+    ):
+        list(c.iter_listed())
 
 
 def test_an_error_reading_ahead_reaches_the_caller_after_the_page_before() -> None:
