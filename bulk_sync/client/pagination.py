@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import queue
 import threading
 from abc import abstractmethod
 from collections import deque
@@ -102,30 +103,62 @@ def _add_new(seen: MutableSet[str], ids: Sequence[str]) -> set[str]:
 
 
 class _Ahead(Generic[C]):
-    """One page being read in a thread; `result()` waits for it (and raises what the
-    read raised). A daemon thread: an interrupted process does not wait for it."""
+    """One page asked for ahead; `result()` waits for it (and raises what the read
+    raised)."""
 
-    def __init__(self, fetch: Callable[[int], Page[C]], page: int) -> None:
+    def __init__(self, page: int) -> None:
         self.page = page
         self._result: Page[C] | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run, args=(fetch,), name=f"bulk-sync-page-{page}", daemon=True
-        )
-        self._thread.start()
+        self._done = threading.Event()
 
-    def _run(self, fetch: Callable[[int], Page[C]]) -> None:
+    def read(self, fetch: Callable[[int], Page[C]]) -> None:
         try:
             self._result = fetch(self.page)
         except BaseException as exc:  # handed to the caller by result()
             self._error = exc
+        finally:
+            self._done.set()
 
     def result(self) -> Page[C]:
-        self._thread.join()
+        self._done.wait()
         if self._error is not None:
             raise self._error
         assert self._result is not None
         return self._result
+
+
+class _Readers(Generic[C]):
+    """`count` threads that read the pages asked for ahead, started at the first one
+    and kept for the walk (a thread a page cost more than a tenth of a millisecond of
+    CPU, and held the caller up while it started). Daemon threads: an interrupted
+    process does not wait for them."""
+
+    def __init__(self, fetch: Callable[[int], Page[C]], count: int) -> None:
+        self._fetch, self._count = fetch, count
+        self._asked: queue.SimpleQueue[_Ahead[C] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    def ask(self, page: int) -> _Ahead[C]:
+        if not self._threads:
+            self._threads = [
+                threading.Thread(target=self._work, name=f"bulk-sync-pages-{i}", daemon=True)
+                for i in range(self._count)
+            ]
+            for thread in self._threads:
+                thread.start()
+        ahead: _Ahead[C] = _Ahead(page)
+        self._asked.put(ahead)
+        return ahead
+
+    def _work(self) -> None:
+        while (ahead := self._asked.get()) is not None:
+            ahead.read(self._fetch)
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._asked.put(None)
+        self._threads = []
 
 
 @dataclass
@@ -180,6 +213,7 @@ class ContactPager(Generic[C]):
         page, previous, previous_total = 1, None, None
         last: Sequence[C] = ()
         ahead: deque[_Ahead[C]] = deque()  # pages asked for, in order
+        readers: _Readers[C] = _Readers(self._fetch, self._read_ahead)
         asked = 0  # the last page asked for
         try:
             while True:
@@ -202,7 +236,7 @@ class ContactPager(Generic[C]):
                     upto = min(page + self._read_ahead, result.pagination.total_pages)
                     while asked < upto:
                         asked += 1
-                        ahead.append(_Ahead(self._fetch, asked))
+                        ahead.append(readers.ask(asked))
                 self._note_ties(page, last, result.data)
                 contacts, cut_short = result.data, False
                 if self._stop is not None:
@@ -220,6 +254,7 @@ class ContactPager(Generic[C]):
             while ahead:  # the caller stopped early: no request left behind
                 with contextlib.suppress(Exception):  # a page nobody will read
                     self._counted(ahead.popleft().result())
+            readers.close()
 
     def _note_ties(self, page: int, before: Sequence[C], now: Sequence[C]) -> None:
         """A tie across the boundary between the page `before` and this one."""
