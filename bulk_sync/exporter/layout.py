@@ -103,8 +103,8 @@ class MappedLayout:
         self._cells: list[tuple[str, Callable[[Listed], str]]] = []
         fields = mapping.fields
         standard: list[tuple[ValueSpec | None, Callable[[Listed], str]]] = [
-            (fields.first_name, _field("firstName")),
-            (fields.last_name, _field("lastName")),
+            (fields.first_name, _first_name),
+            (fields.last_name, _last_name),
             (fields.email, _field("email")),
             (fields.number, _field("number")),
             (fields.carrier, _field("carrier")),
@@ -143,9 +143,11 @@ def _field(name: str) -> Callable[[Listed], str]:
     return read
 
 
+_first_name, _last_name = _field("firstName"), _field("lastName")
+
+
 def _full_name(contact: Listed) -> str:
-    parts = (_field("firstName")(contact), _field("lastName")(contact))
-    return " ".join(p for p in parts if p)
+    return " ".join(p for p in (_first_name(contact), _last_name(contact)) if p)
 
 
 def _tags(joiner: str) -> Callable[[Listed], str]:

@@ -66,10 +66,11 @@ class Spool:
             for cells in csv.reader(handle):
                 yield cells + [""] * (width - len(cells))
 
-    def chunks(self) -> Iterator[str]:
-        """The spool's text as written, a chunk at a time."""
-        with self.path.open(encoding="utf-8", newline="") as handle:
-            yield from iter(lambda: handle.read(_CHUNK), "")
+    def chunks(self) -> Iterator[bytes]:
+        """The spool's UTF-8 bytes as written, a chunk at a time (not decoded: they go
+        into the file as they are)."""
+        with self.path.open("rb") as handle:
+            yield from iter(lambda: handle.read(_CHUNK), b"")
 
 
 Table = tuple[str, list[str], Iterator[list[str]]]  # a sheet's name, columns, rows

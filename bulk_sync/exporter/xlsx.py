@@ -87,12 +87,13 @@ def _preserve(value: str) -> str:
 class Sheet:
     """A sheet's name, columns and column widths, and its data rows as XML: one
     `row_xml` string a row numbered from 2 (`count` None: counted here), or chunks
-    of such rows holding `count` rows in all; `size`, their bytes if known."""
+    of such rows as UTF-8 bytes holding `count` rows in all; `size`, their bytes if
+    known."""
 
     title: str
     columns: list[str]
     widths: list[float]
-    rows: Iterable[str]
+    rows: Iterable[str | bytes]
     count: int | None = None
     size: int = 0
 
@@ -139,7 +140,7 @@ def _write_sheet(raw: IO[bytes], sheet: Sheet) -> str:
     raw.write(head.encode())
     chunks = 0
     for chunks, chunk in enumerate(sheet.rows, start=1):  # noqa: B007 - counted
-        raw.write(chunk.encode())
+        raw.write(chunk.encode() if isinstance(chunk, str) else chunk)
     count = chunks if sheet.count is None else sheet.count
     ref = f"A1:{column_letter(max(len(sheet.columns), 1) - 1)}{count + 1}"
     raw.write(f'</sheetData><autoFilter ref="{ref}"/></worksheet>'.encode())
