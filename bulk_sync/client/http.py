@@ -186,7 +186,7 @@ class EchowinClient:
             ),
             stop=stop,
             seen=seen,
-            read_ahead=read_ahead,
+            read_ahead=self._ahead(read_ahead),
         )
 
     def iter_listed(
@@ -198,14 +198,21 @@ class EchowinClient:
         read_ahead: int = 0,
     ) -> ContactPager[m.Listed]:
         """`iter_contacts` oldest first, its contacts left as sent (`Listed`): the export's
-        pager, the same one."""
+        pager, the same one. `read_ahead` is one page at most while pacing (`_ahead`)."""
         return ContactPager(
             lambda page: self.list_listed(
                 page=page, limit=PAGE_SIZE, search=search, sort_order="asc", tag_ids=tag_ids
             ),
             seen=seen,
-            read_ahead=read_ahead,
+            read_ahead=self._ahead(read_ahead),
         )
+
+    def _ahead(self, pages: int) -> int:
+        """Pages a pager may ask for ahead: one at most while pacing, since the pacer
+        takes the server's count from each answer, and an answer that left before
+        another request arrived would have it count that request as unsent (a 429 at
+        the end of a window, measured)."""
+        return min(pages, 1) if self.pacer is not None else pages
 
     def get_contact(self, contact_id: str) -> m.ContactWithContext:
         return self._call(m.ContactWithContext, "GET", _contact(contact_id), RateClass.GET)

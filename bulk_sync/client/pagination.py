@@ -201,7 +201,7 @@ class ContactPager(Generic[C]):
     ) -> None:
         self._fetch = fetch
         self._stop = stop
-        self._read_ahead = read_ahead
+        self.read_ahead = read_ahead  # pages asked for ahead
         self.total_count: int | None = None  # as the first page said
         self.last_total_count: int | None = None  # as the latest page said
         self.pages_read = 0
@@ -213,7 +213,7 @@ class ContactPager(Generic[C]):
         page, previous, previous_total = 1, None, None
         last: Sequence[C] = ()
         ahead: deque[_Ahead[C]] = deque()  # pages asked for, in order
-        readers: _Readers[C] = _Readers(self._fetch, self._read_ahead)
+        readers: _Readers[C] = _Readers(self._fetch, self.read_ahead)
         asked = 0  # the last page asked for
         try:
             while True:
@@ -233,7 +233,7 @@ class ContactPager(Generic[C]):
                     )
                 more = page < result.pagination.total_pages
                 if more:  # ask for up to `read_ahead` pages past this one
-                    upto = min(page + self._read_ahead, result.pagination.total_pages)
+                    upto = min(page + self.read_ahead, result.pagination.total_pages)
                     while asked < upto:
                         asked += 1
                         ahead.append(readers.ask(asked))

@@ -47,7 +47,7 @@ from .layout import Layout, MappedLayout
 from .writers import Spool, sibling_path, write_output
 
 PASSES = 3
-READ_AHEAD = 2  # pages asked for while one is written: the server always has the next
+READ_AHEAD = 2  # pages asked for while one is written (one while paced: client._ahead)
 _WRITE_ERRORS = (OSError, sqlite3.Error)  # a file, or the SQLite files beside it
 SUFFIXES = (".csv", ".xlsx")
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from bulk_sync.client import EchowinClient
-from bulk_sync.config import ApiKey, ApiSettings
+from bulk_sync.config import ApiKey, ApiSettings, RateLimits
 from bulk_sync.errors import FatalApiError, NotFound, PaginationError
 from tests.conftest import Team
 
@@ -114,6 +114,16 @@ def test_reading_two_ahead_never_asks_past_the_end_and_awaits_both_on_an_early_s
         if i == 5:
             break  # pages 2 and 3, asked for meanwhile, are awaited
     assert early.pages_read == 3 and client.stats.requests - before == 3
+
+
+def test_a_paced_client_reads_one_page_ahead_at_most() -> None:
+    """Two requests in flight would have the pacer count one of them as unsent."""
+    settings = ApiSettings("http://127.0.0.1:1", ApiKey("k"))
+    with EchowinClient(settings, limits=RateLimits()) as paced:
+        assert paced.iter_listed(read_ahead=2).read_ahead == 1
+        assert paced.iter_contacts(read_ahead=2).read_ahead == 1
+    with EchowinClient(settings, limits=None) as unpaced:
+        assert unpaced.iter_listed(read_ahead=2).read_ahead == 2
 
 
 def test_listed_contacts_are_the_contacts_as_sent(client: EchowinClient, team: Team) -> None:
