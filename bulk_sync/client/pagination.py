@@ -310,15 +310,16 @@ class ContactPager(Generic[C]):
 def created_before(created_at: str | None, cutoff: str | None) -> bool:
     """`created_at` is strictly older than `cutoff`; a timestamp that does not read as
     ISO 8601 (or is missing) tells nothing, so it is not."""
-    mine, theirs = _moment(created_at), _moment(cutoff)
+    mine, theirs = moment(created_at), moment(cutoff)
     return mine is not None and theirs is not None and mine < theirs
 
 
-def _moment(text: str | None) -> dt.datetime | None:
+def moment(text: str | None) -> dt.datetime | None:
+    """A `createdAt` as a time (UTC when it names no zone); None when it does not read."""
     try:
-        moment = dt.datetime.fromisoformat(text) if text else None
+        when = dt.datetime.fromisoformat(text) if text else None
     except ValueError:
         return None
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when

@@ -61,6 +61,11 @@ CREATE TABLE IF NOT EXISTS rows (
     error TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (job, row)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS doomed (  -- copies to delete: another import made the keeper
+    job INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    contact_id TEXT NOT NULL,
+    PRIMARY KEY (job, contact_id)
+) WITHOUT ROWID;
 """
 
 
@@ -225,8 +230,18 @@ class Job:
 
         self.journal.transaction(work)
 
-    def settle(self, batch: int, outcomes: Mapping[int, RowOutcome], *, done: bool) -> None:
-        """The rows the server settled, with their ids or reasons; `done`: the whole batch."""
+    def settle(
+        self,
+        batch: int,
+        outcomes: Mapping[int, RowOutcome],
+        *,
+        done: bool,
+        doomed: Iterable[str] = (),
+    ) -> None:
+        """The rows the server settled, with their ids or reasons; `done`: the whole batch.
+        `doomed`: this run's copies of contacts another import made at the same moment,
+        recorded with the rows that now point at the other's, before they are deleted."""
+        doomed = list(doomed)
         created = [o.contact_id for o in outcomes.values() if o.contact_id]
         markers = (self.markers + created)[:MARKERS]
 
@@ -234,6 +249,10 @@ class Job:
             db.executemany(
                 "UPDATE rows SET status = ?, contact_id = ?, error = ? WHERE job = ? AND row = ?",
                 ((o.status, o.contact_id, o.error, self.id, row) for row, o in outcomes.items()),
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO doomed (job, contact_id) VALUES (?, ?)",
+                ((self.id, contact_id) for contact_id in doomed),
             )
             if done:  # its bodies were kept to reconcile it: no longer needed
                 db.execute(
@@ -250,6 +269,18 @@ class Job:
 
         self.journal.transaction(work)
         self.markers = markers
+
+    def doomed(self) -> list[str]:
+        """Copies recorded for deletion and not yet known gone (a run died between)."""
+        found = self._db.execute("SELECT contact_id FROM doomed WHERE job = ?", (self.id,))
+        return [contact_id for (contact_id,) in found]
+
+    def deleted(self, ids: Iterable[str]) -> None:
+        """Doomed copies now gone."""
+        pairs = [(self.id, contact_id) for contact_id in ids]
+        self.journal.transaction(
+            lambda db: db.executemany("DELETE FROM doomed WHERE job = ? AND contact_id = ?", pairs)
+        )
 
     def finish(self) -> None:
         self.finished_at = _now()

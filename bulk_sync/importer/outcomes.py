@@ -19,8 +19,9 @@ STATUSES = (
     "skipped",
     "unconfirmed",
 )
-# Statuses after which a later run never sends the row again.
-SETTLED = frozenset({"created", "updated", "unchanged", "unconfirmed"})
+# Statuses after which a later run never sends the row again (the journal records
+# `skipped` only for a row another import created while this run was creating it).
+SETTLED = frozenset({"created", "updated", "unchanged", "unconfirmed", "skipped"})
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 The bulk endpoint answers only with counts, and a lost answer says nothing at all.
 So each batch goes through named steps:
 
-1. `_fence`: the newest contact before sending, and the team's count (one GET of 1).
+1. `_catch_up`: the contacts made since this run last read the team (one page, when
+   nobody else writes), and the team's count; the fence is the newest contact read
+   before them. A row another import made meanwhile is not sent (copies.py).
 2. `_send_bulk`: the request; echowin's count of what it created, or None when the
    answer was lost (a timeout, a dropped connection, a 5xx).
 3. `_reconcile`: the contacts made since the fence, newest first, matched to the
@@ -17,6 +19,10 @@ So each batch goes through named steps:
      those rows are `unconfirmed`, never sent again (that could duplicate them);
    - echowin created fewer than were sent: each row left goes alone (`_one`),
      for its 400 and echowin's reason.
+5. `_found`: a row whose key another import created at the same moment has two
+   copies: the run keeps its own only if it is the keeper, else deletes it (recorded
+   in the journal first) and reports the row `skipped` with the keeper's id
+   (copies.py says why no row is lost or doubled).
 
 A row is never sent twice blindly: every resend follows a reconciliation, and with
 a journal (`journal.Job`) every step is recorded before the next, so a run that
@@ -25,7 +31,10 @@ dies anywhere is reconciled the same way when it is run again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime as dt
+import itertools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,7 +42,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..client.models import Contact, NewContact, Tag
-from ..client.pagination import created_before
+from ..client.pagination import ContactPager, created_before
 from ..errors import (
     AuthRefused,
     FatalApiError,
@@ -43,7 +52,8 @@ from ..errors import (
     ValidationFailed,
 )
 from .api import ContactsApi
-from .keys import Keys, contact_keys, match_keys, number_key
+from .copies import order, order_of, own_stamps, settle
+from .keys import Key, Keys, contact_keys, match_keys, number_key
 from .outcomes import Fence, RowOutcome, SentBatch
 
 if TYPE_CHECKING:
@@ -56,6 +66,8 @@ MAX_BULK_BYTES = 512 * 1024
 BULK_ATTEMPTS = 4  # a batch whose answer is lost: reconciled, and its missing rows resent
 SINGLE_ATTEMPTS = 4
 RECONCILE_KEYS = ("number", "email")
+ALL_MATCH_KEYS = ("number", "email")  # what `_recent` files contacts under
+READS_WHILE_DELETED = 8  # reads of a range while others' deletes shift its pages
 
 
 class TagResolver:
@@ -103,6 +115,8 @@ class _Answer:
     created: int | None  # echowin's count; None: the answer was lost
     lost_at: float | None = None  # when this run gave up on the answer
     too_large: bool = False  # refused (413) before echowin read a row: split and send again
+    meanwhile: Mapping[int, str] = dataclasses.field(default_factory=dict)  # row → a contact
+    # with its key that another made since this run looked: the row was not sent
 
 
 class Pusher:
@@ -122,6 +136,9 @@ class Pusher:
         region: str = "US",
         grace_s: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
+        dedupe: bool = True,
+        horizon: Fence | None = None,
+        match: tuple[str, ...] = ("number",),
     ) -> None:
         self._client = client
         self._tags = tags
@@ -130,6 +147,19 @@ class Pusher:
         self._grace_s = grace_s
         self._sleep = sleep
         self.stored: dict[int, Contact] = {}  # row → the contact made of it, when read
+        # Concurrent importers (see copies.py); off with --allow-duplicates.
+        self.dedupe = dedupe
+        self._match = match  # the run's match key: a row and a contact sharing one are one
+        self._horizon = horizon  # the newest contact this run has read the team down to
+        self._recent: dict[Key, list[tuple[str | None, str]]] = {}  # made since: key →
+        # (createdAt, id) of each contact with it, read before a bulk or after one
+        self._copies: dict[int, list[Contact]] = {}  # row → its key's contacts since the fence
+        self._listed: list[tuple[Contact, Keys]] = []  # every contact since the fence, keyed
+        self.copies_deleted = 0  # this run's copies it deleted for another's (or identical)
+        self.found_meanwhile = 0  # rows another made after this run looked: not sent
+        self.rereads = 0  # ranges read again: others deleted contacts while they were read
+        # a row found made by another, settled as the mode says (skip, or update it)
+        self.on_existing: Callable[[int, str], RowOutcome] = _skipped
 
     def push(self, batch: Sequence[tuple[int, str]]) -> dict[int, RowOutcome]:
         """Create one batch (1..100 rows, each with its JSON body); every row of it comes
@@ -144,10 +174,12 @@ class Pusher:
             return self._done(number, refused)
         answer = self._send_bulk(number, contacts)
         if answer.too_large and len(contacts) > 1:  # nothing was made: in halves, anew
+            meanwhile = self._existing(number, answer.meanwhile)
             self._done(number, refused)
-            left = [(row, body) for row, body in batch if row in contacts]
+            left = [(r, body) for r, body in batch if r in contacts and r not in meanwhile]
             half = len(left) // 2
-            return refused | self.push(left[:half]) | self.push(left[half:])
+            pushed = self.push(left[:half]) | self.push(left[half:]) if left else {}
+            return refused | meanwhile | pushed
         return refused | self._settle(number, contacts, answer)
 
     def reconcile(self, sent: SentBatch) -> dict[int, RowOutcome]:
@@ -164,10 +196,10 @@ class Pusher:
         outcomes: dict[int, RowOutcome] = {}
         remaining = dict(contacts)
         for attempt in range(1, BULK_ATTEMPTS + 1):
+            outcomes |= self._existing(number, answer.meanwhile)
+            remaining = {row: c for row, c in remaining.items() if row not in answer.meanwhile}
             found = self._reconcile(remaining, answer)
-            self._record(number, {row: RowOutcome("created", c.id) for row, c in found.items()})
-            outcomes |= {row: RowOutcome("created", c.id) for row, c in found.items()}
-            self.stored |= found
+            outcomes |= self._found(number, found, contacts, answer)
             remaining = {row: c for row, c in remaining.items() if row not in found}
             unseen = self._made_unseen(answer, len(found))
             if not remaining:
@@ -187,13 +219,66 @@ class Pusher:
             outcomes[row] = outcome
         return self._done(number, {row: outcomes[row] for row in contacts})
 
+    def _found(
+        self,
+        number: int,
+        found: Mapping[int, Contact],
+        contacts: Mapping[int, NewContact],
+        answer: _Answer,
+    ) -> dict[int, RowOutcome]:
+        """Rows whose key was found made since the fence: `created` where the contact
+        found is this run's and the key's keeper; else this run's copies are deleted
+        (recorded first: a re-run deletes them if this one dies) and the row goes as
+        one another made (copies.py)."""
+        if not self.dedupe:
+            kept, others, doomed = dict(found), {}, []
+        else:
+            contested = {row: self._copies[row] for row in found if row in self._copies}
+            batch_keys = {_row_keys(c) for c in contacts.values()}
+            stamps, sure = own_stamps(self._listed, batch_keys, answer.created)
+            settled = settle(contested, contacts, stamps, sure)
+            kept = {row: settled.kept.get(row, c) for row, c in found.items()
+                    if row not in settled.others}  # fmt: skip
+            others, doomed = settled.others, settled.doomed
+        created = {row: RowOutcome("created", c.id) for row, c in kept.items()}
+        skipped = {row: _skipped(row, c.id) for row, c in others.items()}
+        if self._job and (doomed or created or skipped):
+            self._job.settle(number, created | skipped, done=False, doomed=doomed)
+        self.stored |= kept
+        self._delete(doomed)
+        return created | self._existing(number, {row: c.id for row, c in others.items()})
+
+    def _existing(self, number: int, rows: Mapping[int, str]) -> dict[int, RowOutcome]:
+        """Rows whose key another made (row → its contact): settled as the mode says."""
+        outcomes = {row: self.on_existing(row, contact_id) for row, contact_id in rows.items()}
+        self._record(number, outcomes)
+        return outcomes
+
+    def _delete(self, ids: Sequence[str]) -> None:
+        """Delete copies (a write each, paced like any), forgetting each once gone."""
+        for contact_id in ids:
+            delete_copy(self._client, contact_id)
+            if self._job:
+                self._job.deleted([contact_id])
+            self.copies_deleted += 1
+        gone = set(ids)
+        if gone:
+            for key, pairs in list(self._recent.items()):
+                self._recent[key] = [p for p in pairs if p[1] not in gone]
+
     def _done(self, number: int, outcomes: dict[int, RowOutcome]) -> dict[int, RowOutcome]:
         if self._job:
             self._job.settle(number, {}, done=True)
         return outcomes
 
     def _send_bulk(self, number: int, contacts: Mapping[int, NewContact]) -> _Answer:
-        fence = self._fence()
+        fence = self._catch_up()
+        meanwhile = self._made_meanwhile(contacts)
+        if meanwhile:
+            self.found_meanwhile += len(meanwhile)
+            contacts = {row: c for row, c in contacts.items() if row not in meanwhile}
+            if not contacts:
+                return _Answer(fence, 0, meanwhile=meanwhile)
 
         def leaving() -> None:  # after any wait for the rate limit: the moment it goes
             nonlocal fence
@@ -207,11 +292,80 @@ class Pusher:
             raise
         except FatalApiError as exc:  # refused whole (400, 413, ...): nothing was made
             if exc.status == 413:
-                return _Answer(fence, 0, too_large=True)
-            return _Answer(fence, 0)  # each row on its own will say why
+                return _Answer(fence, 0, too_large=True, meanwhile=meanwhile)
+            return _Answer(fence, 0, meanwhile=meanwhile)  # each row on its own will say why
         except OutcomeUnknown:
-            return _Answer(fence, None, lost_at=time.time())
-        return _Answer(fence, summary.created)
+            return _Answer(fence, None, lost_at=time.time(), meanwhile=meanwhile)
+        return _Answer(fence, summary.created, meanwhile=meanwhile)
+
+    def _catch_up(self) -> Fence:
+        """The fence: the newest contact this run had read before now, with the count
+        now. Every contact made since is read first: their keys are kept, and a row
+        another made meanwhile is not sent (`_made_meanwhile`); the reconciliation
+        reads them again (a contact that slipped past a page boundary in one read is
+        seen in the other). Without dedupe, or before the run has read the team, the
+        newest contact now."""
+        if not self.dedupe or self._horizon is None:
+            fence = self._fence()
+            if self.dedupe:
+                self._horizon = fence
+            return fence
+        since = self._horizon
+        _, pager = self._read_since(since)
+        return Fence(since.id, since.created_at, pager.last_total_count)
+
+    def _made_meanwhile(self, contacts: Mapping[int, NewContact]) -> dict[int, str]:
+        """Rows whose key a contact read since this run looked has: row → the keeper."""
+        if not self.dedupe or not self._recent:
+            return {}
+        found: dict[int, str] = {}
+        for row, contact in contacts.items():
+            pairs = [p for key in self._match_keys(contact) for p in self._recent.get(key, ())]
+            if pairs:
+                found[row] = min(pairs, key=_pair_order)[1]
+        return found
+
+    def _match_keys(self, contact: NewContact) -> Keys:
+        """A row's match keys (its number when it has none: see rows.py)."""
+        return match_keys(contact.number, contact.email, self._match) or match_keys(
+            contact.number, None, ("number",)
+        )
+
+    def _read_since(self, fence: Fence) -> tuple[list[tuple[Contact, Keys]], ContactPager]:
+        """Every contact made since the fence, newest first, with its keys. Pages are
+        offsets: a contact deleted above the one read last shifts the rest up, and one
+        of them slips past a page boundary unseen (the count then falls between two
+        pages; new contacts only push pages down). So the range is read again while a
+        read saw the count fall, and all reads are kept together (a contact missed by
+        one is caught by another; the keeper of a key is never deleted, so what was
+        deleted meanwhile changes no keeper). Kept in `_recent`; the newest read
+        becomes the horizon."""
+        seen: dict[str, Contact] = {}
+        for _ in range(READS_WHILE_DELETED):
+            pager = self._client.iter_contacts(
+                sort_order="desc",
+                stop=lambda c: c.id == fence.id or created_before(c.created_at, fence.created_at),
+            )
+            for contact in itertools.chain(pager, pager.reread_ties()):
+                seen.setdefault(contact.id, contact)
+            if not pager.shrank:
+                break
+            self.rereads += 1
+        newest_first = sorted(seen.values(), key=order, reverse=True)
+        listed = [(c, contact_keys(c, RECONCILE_KEYS, self._region)) for c in newest_first]
+        if self.dedupe:
+            for contact, _ in listed:
+                for key in contact_keys(contact, ALL_MATCH_KEYS, self._region):
+                    pairs = self._recent.setdefault(key, [])
+                    if all(contact.id != i for _, i in pairs):
+                        pairs.append((contact.created_at, contact.id))
+            if listed and (
+                self._horizon is None
+                or not created_before(listed[0][0].created_at, self._horizon.created_at)
+            ):
+                newest = listed[0][0]
+                self._horizon = Fence(newest.id, newest.created_at)
+        return listed, pager
 
     def _reconcile(self, contacts: Mapping[int, NewContact], answer: _Answer) -> dict[int, Contact]:
         """Row → the contact made of it, among those made since the fence. After a lost
@@ -219,6 +373,7 @@ class Pusher:
         period (a server may commit after the client gave up): counted from the loss
         in this run; for an earlier run's batch, from when it was sent (that run gave
         up at some moment after), so a batch sent long ago waits no more."""
+        self._copies = {}
         if answer.created is not None:
             return self._find(contacts, answer.fence)
         since = answer.lost_at if answer.lost_at is not None else (answer.fence.sent_at or 0.0)
@@ -280,39 +435,39 @@ class Pusher:
     def _find(self, contacts: Mapping[int, NewContact], fence: Fence) -> dict[int, Contact]:
         """Row → the contact the server made from it.
 
-        Reads the newest contacts down to the fence (the newest one before the batch was
-        sent): it stops at the first contact older than the fence, so an older contact
-        with the same keys is never taken for one of this batch; the fence itself is
-        passed over. Newest first, each matches the last unmatched row with the same
-        keys; contacts someone else made meanwhile match none. A tie split at a page
-        boundary is read again when rows are still missing.
+        Reads every contact made since the fence (the newest one before the batch was
+        sent), newest first: it stops at the first contact older than the fence, so an
+        older contact with the same keys is never taken for one of this batch; the
+        fence itself is passed over. Newest first, each matches the last unmatched row
+        with the same keys; contacts someone else made meanwhile match none, unless
+        they share a row's key: a row whose key alone it carries has all its copies
+        kept in `_copies`, for `_found` to settle (copies.py).
         """
         waiting: dict[Keys, list[int]] = defaultdict(list)
         for row, contact in contacts.items():
-            waiting[match_keys(contact.number, contact.email, RECONCILE_KEYS)].append(row)
+            waiting[_row_keys(contact)].append(row)
         found: dict[int, Contact] = {}
         if not contacts:
             return found
-        pager = self._client.iter_contacts(
-            sort_order="desc",
-            stop=lambda c: c.id == fence.id or created_before(c.created_at, fence.created_at),
-        )
-
+        by_key: dict[Key, list[int]] = defaultdict(list)  # match key → rows (one, in-file
+        for row, contact in contacts.items():  # duplicates aside)
+            for key in self._match_keys(contact):
+                by_key[key].append(row)
+        alone = {key: rows[0] for key, rows in by_key.items() if len(rows) == 1}
+        listed, pager = self._read_since(fence)
         strangers = 0
-
-        def match(listed: Iterable[Contact]) -> None:
-            nonlocal strangers
-            for stored in listed:
-                queue = waiting.get(contact_keys(stored, RECONCILE_KEYS, self._region))
-                if queue:
-                    found[queue.pop()] = stored
-                elif number_key(stored.number or "", self._region) is None:
-                    strangers += 1
-                if len(found) == len(contacts):
-                    return
-
-        match(pager)
-        match(pager.reread_ties(lambda: len(found) == len(contacts)))
+        copies: dict[int, list[Contact]] = defaultdict(list)
+        for stored, keys in listed:
+            queue = waiting.get(keys)
+            for row in {alone[k] for k in contact_keys(stored, ALL_MATCH_KEYS, self._region)
+                        if k in alone}:  # fmt: skip
+                copies[row].append(stored)
+            if queue:
+                found[queue.pop()] = stored
+            elif queue is None and number_key(stored.number or "", self._region) is None:
+                strangers += 1
+        self._copies |= copies
+        self._listed = listed
         self._last_total, self._strangers = pager.last_total_count, strangers
         return found
 
@@ -340,6 +495,26 @@ class Pusher:
             method="POST",
             path="/api/v1/contacts",
         )
+
+
+def delete_copy(client: ContactsApi, contact_id: str) -> None:
+    """Delete a copy this run made of a contact another made at the same moment; one
+    already gone (another run took it, or a re-run repeats it) is fine."""
+    with contextlib.suppress(NotFound):
+        client.delete_contact(contact_id)
+
+
+def _row_keys(contact: NewContact) -> Keys:
+    return match_keys(contact.number, contact.email, RECONCILE_KEYS)
+
+
+def _pair_order(pair: tuple[str | None, str]) -> tuple[dt.datetime, str]:
+    return order_of(*pair)
+
+
+def _skipped(row: int, contact_id: str) -> RowOutcome:
+    """A row whose key another importer made while this run was creating it."""
+    return RowOutcome("skipped", contact_id, "already in echowin")
 
 
 def _reasons(exc: FatalApiError) -> str:

@@ -13,6 +13,7 @@ wait in memory.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,10 @@ class Identity:
 
 
 _NOT_SENT = RowOutcome("skipped", error="dry run: not sent")
+# A run's first batch holds up to this many rows fewer than a full one, at random: two
+# runs of one file started together then send bulks of different rows, and each can
+# tell its own contacts from the other's (copies.py).
+FIRST_BATCH_SPREAD = 32
 _STILL_UNCONFIRMED = RowOutcome(
     "unconfirmed",
     error="an earlier run sent this row and echowin counted it created, but no contact with "
@@ -91,6 +96,10 @@ class RowRun:
         self._should_stop = should_stop
         self.confirmed_earlier = 0  # rows an earlier run created (from the journal)
         self._pusher = pusher
+        pusher.on_existing = self._made_by_another
+        self._batch_size = BATCH_SIZE
+        if pusher.dedupe and not dry_run:
+            self._batch_size -= random.randrange(FIRST_BATCH_SPREAD)
         self._tags = tags
         self._dry_run = dry_run
         self._on_progress = on_progress
@@ -171,7 +180,7 @@ class RowRun:
                 self._batch_bytes += size
                 self._sending[row] = bodies[row]
             self._waiting.append((row, line, outcome))
-            if len(self._batch) == BATCH_SIZE:
+            if len(self._batch) >= self._batch_size:
                 self._send()
         self._remember()
         self._flush()
@@ -230,6 +239,11 @@ class RowRun:
             self._written.append((contact_id, (), updated.written, updated.contact))
         return updated.outcome
 
+    def _made_by_another(self, row: int, contact_id: str) -> RowOutcome:
+        """A row of a batch whose key another import made since this run looked (before
+        the bulk, or at the same moment: this run's copy is deleted): as if found."""
+        return self._existing([contact_id], self._sending[row])
+
     def _plan(self, tag_names: list[str] | None) -> None:
         """A dry run's row that would be created, with the tags it would need made."""
         self.to_create += 1
@@ -251,7 +265,7 @@ class RowRun:
             outcomes = self._pusher.push(self._batch)
             self._outcomes.update(outcomes)
             self._made(outcomes)
-            self._batch, self._batch_bytes = [], 0
+            self._batch, self._batch_bytes, self._batch_size = [], 0, BATCH_SIZE
             self._flush()
 
     def _made(self, outcomes: dict[int, RowOutcome]) -> None:

@@ -36,6 +36,7 @@ from ..validation import TeamRules
 from .api import contact_exists
 from .journal import Job, JobKey, Journal, text_sha256
 from .lookup import IndexLookup, Lookup, LookupPlan, NoLookup, SearchLookup, plan_lookup
+from .outcomes import Fence
 from .prepare import (
     PARALLEL_FROM_BYTES,
     Preparer,
@@ -43,7 +44,7 @@ from .prepare import (
     fewer_collections,
     prepared_chunks,
 )
-from .push import BATCH_SIZE, Pusher, TagResolver
+from .push import BATCH_SIZE, Pusher, TagResolver, delete_copy
 from .reports import (
     REPORT_COLUMNS,
     ReportWriter,
@@ -242,9 +243,13 @@ def _import(
     index = None
     if not options.dry_run or (state_dir / INDEX_NAME).exists():
         index = stack.enter_context(TeamIndex(state_dir, client.settings.identity, region))
+    if job is not None and (doomed := job.doomed()):  # an earlier run died deleting them
+        for contact_id in doomed:
+            delete_copy(client, contact_id)
+        job.deleted(doomed)
     # a field with several columns: each of a row's other valid values may be searched
     keys_per_row = sum(max(1, len(bound.columns.get(f"fields.{m}", ()))) for m in mapping.match)
-    lookup, lookup_plan = _lookup(options, client, index, mapping.match, source, keys_per_row)
+    lookup, lookup_plan, head = _lookup(options, client, index, mapping.match, source, keys_per_row)
     rules = UpdateRules(
         frozenset(_mapped_fields(mapping)),
         options.overwrite_blanks,
@@ -258,7 +263,10 @@ def _import(
     except OSError as exc:
         raise ConfigError(f"cannot write reports in {report_dir} ({exc.strerror or exc})") from None
     wait = functools.partial(_wait, should_stop=options.should_stop)
-    pusher = Pusher(client, tags, job, region=region, grace_s=client.read_timeout_s, sleep=wait)
+    pusher = Pusher(
+        client, tags, job, region=region, grace_s=client.read_timeout_s, sleep=wait,
+        dedupe=not options.allow_duplicates, horizon=head, match=mapping.match,
+    )  # fmt: skip
     run = RowRun(
         writer,
         pusher,
@@ -345,6 +353,11 @@ def _import(
         result.summary["job_id"] = _job_id(job)
         result.summary["resumed_job_of"] = job.created_at if resumed else None
         result.summary["confirmed_earlier"] = run.confirmed_earlier
+    result.summary["made_meanwhile"] = {  # by another import at the same moment (copies.py)
+        "not_sent": pusher.found_meanwhile,
+        "copies_deleted": pusher.copies_deleted,
+        "ranges_read_again": pusher.rereads,
+    }
     writer.write_summary(result.summary)
     if options.report_dir is None:  # only the folders it names itself, in their home
         prune_reports(options.keep_reports, spare=report_dir)
@@ -358,15 +371,20 @@ def _lookup(
     match: tuple[str, ...],
     source: Source,
     keys_per_row: int,
-) -> tuple[Lookup, LookupPlan]:
+) -> tuple[Lookup, LookupPlan, Fence | None]:
     """How this run finds the rows already in the team (see lookup.py); a real run
-    also brings the team's index up to date here, before anything is sent."""
+    also brings the team's index up to date here, before anything is sent. The third:
+    the newest contact before the team was read (None: not read), from which the
+    pusher reads what others make meanwhile."""
     whole = options.full_compare or options.refresh_index
     if options.allow_duplicates:
         plan = plan_lookup(team_count=0, known=None, rows=0, match=match, allow_duplicates=True,
                            whole=False, limits=RateLimits())  # fmt: skip
-        return NoLookup(), plan
-    team_count = client.list_contacts(page=1, limit=1).pagination.total_count
+        return NoLookup(), plan, None
+    head = client.list_contacts(page=1, limit=1)
+    team_count = head.pagination.total_count
+    newest = head.data[0] if head.data else None
+    fence = Fence(newest.id if newest else None, newest.created_at if newest else None)
     known = index.known_count() if index is not None and index.recognize(client) else None
     plan = plan_lookup(
         team_count=team_count,
@@ -379,12 +397,12 @@ def _lookup(
         keys_per_row=keys_per_row,
     )
     if options.dry_run or index is None:
-        return NoLookup(), plan
+        return NoLookup(), plan, None
     if plan.kind == "search":
         index.adopt()
-        return SearchLookup(client, match, index.region), plan
+        return SearchLookup(client, match, index.region), plan, fence
     index.refresh(client, whole=whole, forget=options.refresh_index)
-    return IndexLookup(index), plan
+    return IndexLookup(index), plan, fence
 
 
 def _rows_estimate(source: Source) -> int:

@@ -57,14 +57,15 @@ def test_an_unexpected_error_after_sending_leaves_partial_reports_a_summary_and_
     assert result.exit_code == 3 and result.sent_anything
     assert result.error == f"No space left on device ({tmp_path / 'r'})"
     assert not (tmp_path / "r" / "results.csv").exists()  # never a false whole
-    assert len(read_report(tmp_path / "r" / "results.csv.partial")) == 100
+    first = len(pushed[0])  # a first batch holds 69 to 100 rows (see rows.py)
+    assert len(read_report(tmp_path / "r" / "results.csv.partial")) == first
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["finished"] is False and summary["exit_code"] == 3
-    assert summary["error"] == result.error and summary["created"] == 100
+    assert summary["error"] == result.error and summary["created"] == first
     monkeypatch.undo()
     with client_for(sandbox, team) as client:  # and the same command resumes
         again = import_file(_options(tmp_path), client, env={})
-    assert again.exit_code == 0 and again.summary["confirmed_earlier"] == 100
+    assert again.exit_code == 0 and again.summary["confirmed_earlier"] == first
     assert len(all_contacts(team)) == 250
 
 

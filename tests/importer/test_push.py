@@ -85,6 +85,9 @@ class StandIn:
     def update_contact(self, contact_id: str, changes: ContactChanges) -> Contact:
         raise NotImplementedError
 
+    def delete_contact(self, contact_id: str) -> None:
+        raise NotImplementedError
+
     def add_note(self, contact_id: str, note: str, note_type: str | None = None) -> Note:
         raise NotImplementedError
 

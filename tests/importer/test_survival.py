@@ -257,10 +257,12 @@ def test_a_second_ctrl_c_stops_at_once_and_the_reports_stay_partial(
             )  # fmt: skip
         assert stopped.exit_code == 3 and stopped.error == "stopped at once"
         assert not (tmp_path / "r1" / "results.csv").exists()  # was renamed, rows missing
-        assert len(read_report(tmp_path / "r1" / "results.csv.partial")) == 200
+        # two batches: the first of 69 to 100 rows (see importer/rows.py), then 100
+        reported = len(read_report(tmp_path / "r1" / "results.csv.partial"))
+        assert 169 <= reported <= 200
         summary = json.loads((tmp_path / "r1" / "summary.json").read_text())
         assert summary["finished"] is False and summary["error"] == "stopped at once"
-        assert len(all_contacts(team)) == 300  # the third batch was made; its answer lost
+        assert len(all_contacts(team)) == reported + 100  # the third made; its answer lost
 
         again = cli(sandbox, team, tmp_path, "--report-dir", str(tmp_path / "r2"))
         _, errors = again.communicate(timeout=120)
@@ -287,7 +289,7 @@ def test_ctrl_c_during_a_rate_limit_wait_sends_nothing_more(tmp_path: Path) -> N
         assert run.returncode == 3, errors
         assert "re-run the same command to resume" in errors
         assert _bulk_posts(server) == 10
-        assert len(all_contacts(team)) == 1000
+        assert 969 <= len(all_contacts(team)) <= 1000  # the first batch: 69 to 100 rows
 
 
 def test_a_second_run_exits_4_naming_the_first(sandbox: RunningSandbox, tmp_path: Path) -> None:
