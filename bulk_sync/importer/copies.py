@@ -61,7 +61,10 @@ def own_stamps(
     has a key of the batch, and there are as many as echowin counted created (when it
     said). And whether this run is sure which is its own: one stamp fits, and either
     echowin said how many it made, or no other stamp holds a key of the batch (an
-    answer lost: this bulk may have made nothing, and another's fit in its place)."""
+    answer lost: this bulk may have made nothing, and another's fit in its place).
+    Echowin saying it made nothing: sure that no copy is this run's."""
+    if made == 0:
+        return set(), True
     by_stamp: dict[str, list[Keys]] = {}
     for contact, keys in listed:
         if contact.created_at:

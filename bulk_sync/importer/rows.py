@@ -12,14 +12,17 @@ wait in memory.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..client.models import Contact
+from ..client.models import Contact, NewContact
+from ..client.pagination import created_before, moment
 from ..errors import Interrupted
+from .copies import keeper, same_row
 from .dedupe import SeenKeys
 from .journal import Job
 from .keys import Keys, match_keys
@@ -58,6 +61,9 @@ _NOT_SENT = RowOutcome("skipped", error="dry run: not sent")
 # runs of one file started together then send bulks of different rows, and each can
 # tell its own contacts from the other's (copies.py).
 FIRST_BATCH_SPREAD = 32
+# Copies of a row made this long before a job began, or since, may be another import's
+# race still being settled (its runs delete all but the keeper): not an ambiguous match.
+RACE_WINDOW = dt.timedelta(minutes=10)
 _STILL_UNCONFIRMED = RowOutcome(
     "unconfirmed",
     error="an earlier run sent this row and echowin counted it created, but no contact with "
@@ -211,6 +217,8 @@ class RowRun:
         """A row whose key (or, none matching, an alternate) the team already has:
         skipped, updated, or ambiguous."""
         if len(ids) > 1:
+            ids = self._racing_copies(ids, body)
+        if len(ids) > 1:
             shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
             what = f"this {self._key_name}"
             if by_alternates:
@@ -238,6 +246,27 @@ class RowRun:
         if updated.written is not None:
             self._written.append((contact_id, (), updated.written, updated.contact))
         return updated.outcome
+
+    def _racing_copies(self, ids: list[str], body: str) -> list[str]:
+        """Several contacts with the row's key, each what the row would create (names,
+        email), made since shortly before this job began: copies that importers racing
+        with it made at once, whose runs are deleting all but the keeper (copies.py):
+        the keeper alone. Otherwise, as they are (an ambiguous match)."""
+        if self._job is None:
+            return ids
+        began = moment(self._job.created_at)
+        stored = [self._identity.lookup.contact(i)[0] for i in ids]
+        known = [c for c in stored if c is not None]
+        if began is None or len(known) < len(ids):
+            return ids
+        since = (began - RACE_WINDOW).isoformat()
+        row = NewContact.model_validate_json(body)
+        if all(
+            c.created_at and not created_before(c.created_at, since) and same_row(c, row)
+            for c in known
+        ):
+            return [keeper(known).id]
+        return ids
 
     def _made_by_another(self, row: int, contact_id: str) -> RowOutcome:
         """A row of a batch whose key another import made since this run looked (before
