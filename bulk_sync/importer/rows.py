@@ -271,7 +271,7 @@ class RowRun:
     def _made_by_another(self, row: int, contact_id: str) -> RowOutcome:
         """A row of a batch whose key another import made since this run looked (before
         the bulk, or at the same moment: this run's copy is deleted): as if found."""
-        return self._existing([contact_id], self._sending[row])
+        return self._existing([contact_id], self._sending[row], (), by_alternates=False)
 
     def _plan(self, tag_names: list[str] | None) -> None:
         """A dry run's row that would be created, with the tags it would need made."""
