@@ -393,9 +393,9 @@ def test_a_run_that_dies_before_deleting_its_copies_deletes_them_when_run_again(
     dead = [i for i, r in results.items() if isinstance(r, SystemExit)]
     assert dead, "neither run had a copy to delete"
     assert len(all_contacts(team)) > ROWS  # the copies are still there
-    for i in dead:
+    for i in dead:  # its batch is still `sent`: reconciled after a grace of 1 s, not 30
         settings = ApiSettings(sandbox.url, ApiKey(team.api_key))
-        with EchowinClient(settings, limits=None) as client:
+        with EchowinClient(settings, limits=None, timeout=httpx.Timeout(1.0)) as client:
             options = ImportOptions(
                 tmp_path / "leads.csv", tmp_path / "m.yaml", report_dir=tmp_path / f"again{i}",
                 state_dir=tmp_path / f"state{i}",
