@@ -331,7 +331,7 @@ class Pusher:
             contact.number, None, ("number",)
         )
 
-    def _read_since(self, fence: Fence) -> tuple[list[tuple[Contact, Keys]], ContactPager]:
+    def _read_since(self, fence: Fence) -> tuple[list[tuple[Contact, Keys]], ContactPager[Contact]]:
         """Every contact made since the fence, newest first, with its keys. Pages are
         offsets: a contact deleted above the one read last shifts the rest up, and one
         of them slips past a page boundary unseen (the count then falls between two
