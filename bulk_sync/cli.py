@@ -605,7 +605,8 @@ def undo_command(
     log = _Log(quiet, log_file, json_logs)
     view = _RunView(quiet, log, "deleting")
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int) -> None:  # counted for the whole undo, as its end is
+        done, total = done + plan.settled, total + plan.settled
         view.update(done, total, "deleting", f"deleted {done} of {total}", done=done, total=total)
 
     with log:
@@ -1066,7 +1067,10 @@ class _RunView:
         if self._wait is not None and (left := self._wait[1] - time.monotonic()) > 0.5:
             waiting = f"; waiting {left:.0f} s for the {self._wait[0]} rate limit"
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, description=description + waiting, refresh=True)
+            # during a wait, the wait alone: rows/s would stand still, and a narrow
+            # terminal would drop the count and the bar to fit a longer line
+            shown = waiting.removeprefix("; ") or description
+            self._bar.update(self._task, description=shown, refresh=True)
         elif message:
             self._log.every("progress", message + waiting, **fields)
 

@@ -188,6 +188,8 @@ def undo_import(
     }
     name = "summary.json" if finished else "summary.partial.json"
     write_atomically(undo / name, json.dumps(summary, indent=2) + "\n")
+    if finished:  # a stopped run's summary is history now: the final one says it all
+        (undo / "summary.partial.json").unlink(missing_ok=True)
     refused = Reasons()  # this run's and an earlier, stopped one's
     for row in _undo_rows(undo / "results.csv" if finished else partial):
         if row["status"] == "failed":
@@ -283,6 +285,12 @@ def describe(plan: UndoPlan) -> str:
     if plan.done_before is not None:
         return (f"This import was undone already: {plan.done_before.get('deleted', 0)} contacts "
                 "deleted; nothing is left to delete.")  # fmt: skip
+    if not plan.to_delete and not plan.settled:
+        text = (f"The import of {plan.source or 'a file'} ({plan.report_dir}) created no contact "
+                "that is still to delete: nothing to undo.")  # fmt: skip
+        for warning in plan_warnings(plan):
+            text += f" {warning[0].upper()}{warning[1:]}."
+        return text
     took = f"about {math.ceil(plan.minutes)} min" if plan.minutes >= 1 else "under a minute"
     text = (
         f"Undo deletes the {len(plan.to_delete)} contacts the import of {plan.source or 'a file'} "

@@ -177,3 +177,42 @@ def test_a_report_folder_of_an_import_is_only_reused_by_its_own_job(
     assert str(made.resolve()) in output.replace("\n", "")
     code, output = run_cli(["undo", str(made), "--yes", *api, "--state-dir", "state"], tmp_path)
     assert code == 0 and "Deleted 1 contact;" in output, output
+
+
+def test_a_stopped_undo_finished_later_leaves_one_summary_and_counts_the_whole_undo(
+    sandbox: RunningSandbox, team: Team, tmp_path: Path
+) -> None:
+    leads(tmp_path, 5)
+    with client_for(sandbox, team) as client:
+        assert run_import(client, tmp_path, "r").counts["created"] == 5
+        stop_at = client.stats.writes + 2
+        options = UndoOptions(tmp_path / "r", tmp_path / "state",
+                              should_stop=lambda: client.stats.writes >= stop_at)  # fmt: skip
+        stopped = undo_import(options, client, env={})
+        assert stopped.exit_code == 3 and stopped.counts["deleted"] == 2
+        assert (tmp_path / "r" / "undo" / "summary.partial.json").exists()
+
+        plan = plan_undo(UndoOptions(tmp_path / "r", tmp_path / "state"))
+        assert plan.settled == 2 and len(plan.to_delete) == 3
+        seen: list[tuple[int, int]] = []
+        undo_import(UndoOptions(tmp_path / "r", tmp_path / "state"), client, plan=plan,
+                    env={}, on_progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert [n for n in (tmp_path / "r" / "undo").iterdir() if "summary" in n.name and
+            n.suffix == ".json"] == [tmp_path / "r" / "undo" / "summary.json"]  # fmt: skip
+    assert seen[-1] == (3, 3)  # this run's part; the CLI adds the settled ones
+    assert all_contacts(team) == []
+
+
+def test_undo_of_an_import_that_created_nothing_says_so(
+    tmp_path: Path, team: Team, sandbox: RunningSandbox
+) -> None:
+    write_csv(tmp_path / "bad.csv", [["Phone", "Name"], ["not a number", "Nobody"]])
+    (tmp_path / "m.yaml").write_text("fields: {number: Phone, firstName: Name}\n")
+    env = {"ECHOWIN_API_KEY": team.api_key, "ECHOWIN_API_URL": sandbox.url}
+    code, _ = run_cli(["import", "bad.csv", "-m", "m.yaml", "--report-dir", "r"], tmp_path, env)
+    assert code == 1
+    code, output = run_cli(["undo", "r", "--yes", "--quiet"], tmp_path, env)
+    assert code == 0 and "created no contact that is still to delete: nothing to undo" in (
+        output.replace("\n", " ")
+    )
+    assert "0 contacts" not in output

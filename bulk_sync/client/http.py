@@ -375,7 +375,12 @@ class EchowinClient:
 
         def attempt() -> httpx.Response:
             if self.pacer is not None:
-                self.stats.rate_limit_wait_s += self.pacer.acquire(rate_class)
+                started = time.monotonic()
+                try:
+                    self.stats.rate_limit_wait_s += self.pacer.acquire(rate_class)
+                except Interrupted:  # a wait cut short still took its time
+                    self.stats.rate_limit_wait_s += time.monotonic() - started
+                    raise
             if self.should_stop() and not safe:
                 raise Interrupted("stopped before sending; nothing more was sent")
             if before_send is not None:

@@ -237,7 +237,8 @@ def test_a_stop_request_ends_a_rate_limit_wait_at_once_and_sends_nothing() -> No
             client.tags()
             with pytest.raises(Interrupted, match="nothing more was sent"):
                 client.tags()
-        assert client.stats.rate_limit_wait_s == 0  # the hour was never waited
+        # the hour was never waited; what was (a moment) is counted, not lost
+        assert 0 < client.stats.rate_limit_wait_s < 60
     assert sent == ["GET"]
 
 
