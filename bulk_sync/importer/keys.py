@@ -14,7 +14,11 @@ Where a matched field comes from several columns (`number: [Phone, Mobile]`), th
 row's key is the value it is imported with (the first valid one), and its other
 valid values are its *alternates*: a row whose keys match no contact is looked for by
 its alternates too (any of them), so reordering the columns or fixing a cell that was
-invalid does not make it another contact. Alternates are for the team only: in-file
+invalid does not make it another contact. An alternate alone is never enough to make
+someone else's contact the row's (an office number shared by colleagues, a home
+number by a family): a contact found only through one is the row's when it is
+plausibly the same person (`same_person`), and no other row of the run has claimed it
+(rows.py); otherwise the row is not found. Alternates are for the team only: in-file
 duplicates are told by the keys alone, as the contract says, and an alternate that an
 earlier row of the file has as its key is that row's (rows.py).
 """
@@ -47,6 +51,21 @@ def alternate_keys(numbers: Sequence[str], emails: Sequence[str], keys: Keys) ->
     both, whatever the match: the lookup takes the match's kinds), its keys left out."""
     found = [int(n[1:]) for n in numbers] + [e.casefold() for e in emails]
     return tuple(k for k in dict.fromkeys(found) if k not in keys)
+
+
+def same_person(stored: Contact, first: str | None, last: str | None, emails: Keys) -> bool:
+    """Whether a contact found only through a row's alternate is plausibly the row's
+    person: the same first and last name (case and outer spaces aside), and no other
+    email (where both have one, the contact's is one of the row's `emails`, case-folded).
+    A row and a contact with no name at all also need an email in common, or neither
+    one: nothing else tells them apart."""
+    names = [(a or "").strip().casefold() for a in (stored.first_name, stored.last_name)]
+    if names != [(b or "").strip().casefold() for b in (first, last)]:
+        return False
+    email = (stored.email or "").strip().casefold()
+    if email and emails:
+        return email in emails
+    return any(names) or not (email or emails)
 
 
 def contact_keys(contact: Contact, match: Sequence[str], region: str) -> Keys:

@@ -3,11 +3,12 @@
 A row is, in this order: done by an earlier run of this job (its journal), rejected,
 an in-file duplicate, or looked for in the team by its match key (lookup.py), and,
 where that finds nothing, by its alternates (its other valid numbers or emails, see
-keys.py): found once, it is skipped (create) or brought up to date (update.py); found several
-times, rejected as ambiguous; left unconfirmed by an earlier run, unconfirmed again;
-not found, skipped (update) or created in a batch (push.py). Rows are written to the
-reports in file order once their outcome is known; at most one chunk and one batch
-wait in memory.
+keys.py; a contact found only so counts when it is plausibly the row's person and no
+earlier row of the run resolved to it): found once, it is skipped (create) or brought
+up to date (update.py); found several times, rejected as ambiguous; left unconfirmed
+by an earlier run, unconfirmed again; not found, skipped (update) or created in a
+batch (push.py). Rows are written to the reports in file order once their outcome is
+known; at most one chunk and one batch wait in memory.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..errors import Interrupted
 from .copies import keeper, same_row
 from .dedupe import SeenKeys
 from .journal import Job
-from .keys import Keys, match_keys
+from .keys import Keys, match_keys, same_person
 from .lookup import Found, Lookup
 from .outcomes import RowOutcome
 from .prepare import PreparedChunk
@@ -97,6 +98,7 @@ class RowRun:
         self._identity = identity
         self._sending: dict[int, str] = {}  # row → body, while its batch is out
         self._touched: dict[str, Contact] = {}  # contacts this chunk updated, as they are now
+        self._read: dict[str, Contact] = {}  # contacts this chunk read to weigh an alternate
         self._written: list[tuple[str, Keys, str, Contact | None]] = []  # for the index
         self._job = job
         self._should_stop = should_stop
@@ -138,7 +140,7 @@ class RowRun:
         rejected, bodies = prepared.rejected, prepared.bodies
         done = self._done_earlier(prepared.row_numbers)
         settled = set(done) | set(rejected) | set(first_rows)
-        self._touched = {}  # the lookup answers for this chunk afresh
+        self._touched, self._read = {}, {}  # the lookup answers for this chunk afresh
         wanted: dict[int, Keys] = {}  # row → what to look for in the team
         if not self._dry_run:
             for row, body in bodies.items():
@@ -150,7 +152,11 @@ class RowRun:
         found = self._identity.lookup.find(wanted, alternates) if wanted else Found()
         existing = found.ids
         index = self._identity.index
-        unfound = {r: k + alternates.get(r, ()) for r, k in wanted.items() if r not in existing}
+        unfound = {
+            r: k if r in existing else k + alternates.get(r, ())
+            for r, k in wanted.items()
+            if r not in existing or r in found.by_alternates  # its alternate may not count
+        }
         left_unconfirmed = index.unconfirmed(unfound) if index is not None else set()
         for row, line in zip(prepared.row_numbers, prepared.lines, strict=True):
             outcome: RowOutcome | None = None
@@ -166,9 +172,9 @@ class RowRun:
             elif self._dry_run:
                 self._plan(prepared.tags.get(row))
                 outcome = _NOT_SENT
-            elif row in existing:
+            elif ids := self._contacts(row, found, bodies, prepared.alternates):
                 outcome = self._existing(
-                    existing[row],
+                    ids,
                     bodies[row],
                     prepared.alternates.get(row, ()),
                     by_alternates=row in found.by_alternates,
@@ -211,6 +217,35 @@ class RowRun:
         }
         return {row: more for row, more in kept.items() if more}
 
+    def _contacts(
+        self, row: int, found: Found, bodies: dict[int, str], alternates: dict[int, Keys]
+    ) -> list[str]:
+        """The contacts the row resolves to: those with its key; or, found only through its
+        alternates, those plausibly its person (keys.same_person) that no earlier row of
+        this run resolved to (a colleague's office number, or another row's contact, is
+        not enough to make a contact this row's)."""
+        ids = found.ids.get(row, [])
+        if row not in found.by_alternates:
+            return ids
+        row_body = json.loads(bodies[row])
+        emails = tuple(k for k in (row_body.get("email"), *alternates.get(row, ()))
+                       if isinstance(k, str))  # fmt: skip
+        first, last = row_body.get("firstName"), row_body.get("lastName")
+        return [
+            i
+            for i in ids
+            if not self._seen.claimed(i)
+            and (stored := self._stored(i)) is not None
+            and same_person(stored, first, last, tuple(e.casefold() for e in emails))
+        ]
+
+    def _stored(self, contact_id: str) -> Contact | None:
+        """The contact as last read, or read now (None: deleted in echowin meanwhile)."""
+        stored = self._identity.lookup.contact(contact_id)[0] or self._read.get(contact_id)
+        if stored is None and (stored := self._identity.updater.read(contact_id)) is not None:
+            self._read[contact_id] = stored
+        return stored
+
     def _existing(
         self, ids: list[str], body: str, alternates: Keys, *, by_alternates: bool
     ) -> RowOutcome:
@@ -226,6 +261,7 @@ class RowRun:
             return RowOutcome("rejected", error=f"ambiguous match: {len(ids)} contacts in "
                               f"echowin have {what} (ids {shown})")  # fmt: skip
         (contact_id,) = ids
+        self._seen.claim(contact_id)
         identity = self._identity
         if identity.mode == "create":
             return RowOutcome("skipped", contact_id, "already in echowin")
@@ -233,6 +269,8 @@ class RowRun:
         stored, fresh = identity.lookup.contact(contact_id)
         if contact_id in self._touched:  # another row of this chunk updated it already
             stored, fresh = self._touched[contact_id], True
+        elif stored is None and contact_id in self._read:
+            stored, fresh = self._read[contact_id], True
         updated = identity.updater.update(
             contact_id,
             json.loads(body),
@@ -304,6 +342,8 @@ class RowRun:
         unconfirmed = []
         for row, outcome in outcomes.items():
             body = json.loads(self._sending.pop(row))
+            if outcome.contact_id:
+                self._seen.claim(outcome.contact_id)  # created, or found (skipped)
             if outcome.status == "created" and outcome.contact_id:
                 digest = self._identity.rules.body_hash(body)
                 made = (outcome.contact_id, _all_keys(body), digest, stored.pop(row, None))

@@ -66,6 +66,13 @@ class Updater:
         self._rules = rules
         self._region = region
 
+    def read(self, contact_id: str) -> Contact | None:
+        """The contact as echowin has it now (None: deleted)."""
+        try:
+            return self._client.get_contact(contact_id).data
+        except NotFound:
+            return None
+
     def update(
         self,
         contact_id: str,

@@ -39,9 +39,10 @@ def run(
     *,
     name: str,
     mapping: str = PHONE_FIRST,
+    header: list[str] = HEADER,
     **options: Any,
 ) -> tuple[ImportResult, list[dict[str, Any]]]:
-    source = write_csv(tmp / f"{name}.csv", [HEADER, *rows])
+    source = write_csv(tmp / f"{name}.csv", [header, *rows])
     (tmp / f"{name}.yaml").write_text(mapping)
     result = import_file(
         ImportOptions(source, tmp / f"{name}.yaml", report_dir=tmp / name,
@@ -74,8 +75,9 @@ def test_reordered_columns_find_every_contact_by_its_other_number(
         assert [r["_contact_id"] for r in results] == wanted
         assert {r["_error"] for r in results} == {"already in echowin"}
 
-    # upsert: found by the other number; the stored number, one of the row's, stays
-    renamed = [person(1, First="Renamed"), *rows[1:]]
+    # upsert: found by the other number (the same person: names compare case aside),
+    # brought up to date; the stored number, one of the row's, stays
+    renamed = [person(1, First="ANN1"), *rows[1:]]
     upsert, results = run(client, tmp_path, renamed, name="upsert", mapping=MOBILE_FIRST,
                           mode="upsert")  # fmt: skip
     assert upsert.counts["created"] == 0
@@ -112,8 +114,8 @@ def test_a_fixed_phone_cell_does_not_make_the_row_another_contact(
 def test_other_numbers_held_by_two_contacts_are_an_ambiguous_match(
     client: EchowinClient, team: Team, tmp_path: Path
 ) -> None:
-    a = team.create(number="+16465550001")
-    b = team.create(email="ann1@work.example", number="+13035550001")
+    a = team.create(firstName="Ann1", number="+16465550001")
+    b = team.create(firstName="ann1", email="ann1@work.example", number="+13035550001")
     result, (row,) = run(client, tmp_path, [person(1)], name="in", match=("number", "email"))
     assert row["_status"] == "rejected" and result.exit_code == 1
     ids = {a["id"], b["id"]}
@@ -172,3 +174,92 @@ def test_search_looks_for_other_numbers_only_where_the_key_found_nothing(
     assert lookup.searches == 5  # three keys, then two alternates (row 2's was not needed)
     assert lookup.contact(known["id"])[0] is not None  # kept for the chunk: no GET to update
     assert lookup.contact(other["id"])[0] is not None
+
+
+# An alternate alone never makes someone else's contact the row's: colleagues sharing an
+# office number, a family a home number (found by review: they were skipped or merged).
+OFFICE = ["First Name", "Last Name", "Phone", "Mobile", "Email"]
+OFFICE_PM = "fields: {firstName: First Name, lastName: Last Name, email: Email, " \
+            "number: [Phone, Mobile]}\n"  # fmt: skip
+OFFICE_MP = OFFICE_PM.replace("[Phone, Mobile]", "[Mobile, Phone]")
+ALICE = ["Alice", "Office", "+1 212 555 0100", "+1 917 555 0111", "alice@acme.test"]
+BOB = ["Bob", "Office", "+1 212 555 0100", "+1 917 555 0122", "bob@acme.test"]
+
+
+def by_name(team: Team) -> dict[str, dict[str, Any]]:
+    return {f"{c.get('firstName')} {c.get('lastName')}": c for c in all_contacts(team)}
+
+
+def test_colleagues_are_not_found_by_the_office_number_of_another_contact(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    reception = ["Acme", "Reception", "+1 212 555 0100", "", "front@acme.test"]
+    run(client, tmp_path, [reception], name="reception", mapping=OFFICE_MP, header=OFFICE)
+    front = by_name(team)["Acme Reception"]
+    for mode in ("update", "create"):  # update: not found; create: made by their mobiles
+        _, results = run(client, tmp_path, [ALICE, BOB], name=mode, mapping=OFFICE_MP,
+                         header=OFFICE, mode=mode)  # fmt: skip
+        assert front["id"] not in [r["_contact_id"] for r in results], mode
+        wanted = "skipped" if mode == "update" else "created"
+        assert [r["_status"] for r in results] == [wanted] * 2, mode
+    people = by_name(team)
+    assert sorted(people) == ["Acme Reception", "Alice Office", "Bob Office"]
+    assert people["Acme Reception"] == front  # untouched
+    assert [people[n]["number"] for n in ("Alice Office", "Bob Office")] == [
+        "+19175550111",
+        "+19175550122",
+    ]
+
+
+def test_a_row_is_not_merged_into_a_later_rows_contact_by_its_other_number(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    tim = ["Tim", "Smith", "+1 303 555 0142", "", ""]
+    ann = ["Ann", "Smith", "+1 303 555 0142", "+1 720 555 0177", "ann@smith.test"]
+    run(client, tmp_path, [tim], name="day1", mapping=OFFICE_MP, header=OFFICE)
+    made = by_name(team)["Tim Smith"]
+    _, results = run(client, tmp_path, [ann, tim], name="day2", mapping=OFFICE_MP,
+                     header=OFFICE, mode="upsert")  # fmt: skip
+    assert [r["_status"] for r in results] == ["created", "unchanged"]
+    assert results[1]["_contact_id"] == made["id"] != results[0]["_contact_id"]
+    people = by_name(team)
+    assert sorted(people) == ["Ann Smith", "Tim Smith"]
+    assert people["Tim Smith"]["email"] in (None, "")
+    assert people["Ann Smith"]["number"] == "+17205550177"
+
+
+def test_a_reordered_list_does_not_send_a_duplicate_row_to_the_first_rows_contact(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    _, results = run(client, tmp_path, [ALICE, BOB], name="pm", mapping=OFFICE_PM,
+                     header=OFFICE)  # fmt: skip
+    assert [r["_status"] for r in results] == ["created", "duplicate"]
+    alice = results[0]["_contact_id"]
+    for mode in ("create", "upsert"):  # Alice is found by her office number; Bob is not
+        _, results = run(client, tmp_path, [ALICE, BOB], name=f"mp-{mode}", mapping=OFFICE_MP,
+                         header=OFFICE, mode=mode)  # fmt: skip
+        assert results[0]["_contact_id"] == alice
+        assert results[0]["_status"] == ("skipped" if mode == "create" else "unchanged")
+        assert results[1]["_contact_id"] != alice
+    people = by_name(team)
+    assert sorted(people) == ["Alice Office", "Bob Office"]
+    assert people["Alice Office"]["id"] == alice
+    assert people["Alice Office"]["email"] == "alice@acme.test"
+    assert people["Bob Office"]["number"] == "+19175550122"
+
+
+def test_two_rows_never_resolve_to_one_contact_through_their_other_numbers(
+    client: EchowinClient, team: Team, tmp_path: Path
+) -> None:
+    """Two people of one name sharing a home number, neither imported by it: the first
+    row takes the contact that has it; the second is another contact."""
+    home = ["Tim", "Smith", "+1 303 555 0142", "", "tim@smith.test"]
+    run(client, tmp_path, [home], name="day1", mapping=OFFICE_MP, header=OFFICE)
+    made = by_name(team)["Tim Smith"]["id"]
+    senior = ["Tim", "Smith", "+1 303 555 0142", "+1 720 555 0101", ""]
+    junior = ["Tim", "Smith", "+1 303 555 0142", "+1 720 555 0102", ""]
+    _, results = run(client, tmp_path, [senior, junior], name="day2", mapping=OFFICE_MP,
+                     header=OFFICE, mode="upsert")  # fmt: skip
+    assert [r["_status"] for r in results] == ["unchanged", "created"]  # it holds 0142
+    assert results[0]["_contact_id"] == made != results[1]["_contact_id"]
+    assert sorted(c["number"] for c in all_contacts(team)) == ["+13035550142", "+17205550102"]
