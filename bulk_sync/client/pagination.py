@@ -307,6 +307,30 @@ class ContactPager(Generic[C]):
         return result
 
 
+READS_WHILE_DELETED = 8  # reads of one range at most while others' deletes shift its pages
+
+
+def reads_while_deleted(
+    pager_for: Callable[[], ContactPager[C]], rounds: int = READS_WHILE_DELETED
+) -> Iterator[ContactPager[C]]:
+    """Fresh pagers over one range, each to be read whole before the next is asked
+    for, until one was read while no contact was deleted (`rounds` at most).
+
+    The pages are offsets: a contact deleted above the one read last shifts the rest
+    up, and one slips past a page boundary unseen. Newest first (`sort_order="desc"`),
+    that always shows: new contacts land above and push the pages down, so the rest
+    moves up only when more were deleted above than made, and the count falls
+    between two pages (`shrank`). Oldest first, new contacts land at the end and hide
+    a delete from the count: read a range that others may delete in newest first.
+    Together the reads see every contact that lived through them (each is missed
+    only by a read that shrank, and the last read did not)."""
+    for _ in range(rounds):
+        pager = pager_for()
+        yield pager
+        if not pager.shrank:
+            return
+
+
 def created_before(created_at: str | None, cutoff: str | None) -> bool:
     """`created_at` is strictly older than `cutoff`; a timestamp that does not read as
     ISO 8601 (or is missing) tells nothing, so it is not."""

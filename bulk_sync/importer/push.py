@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..client.models import Contact, NewContact, Tag
-from ..client.pagination import ContactPager, created_before
+from ..client.pagination import ContactPager, created_before, reads_while_deleted
 from ..errors import (
     AuthRefused,
     FatalApiError,
@@ -67,7 +67,6 @@ BULK_ATTEMPTS = 4  # a batch whose answer is lost: reconciled, and its missing r
 SINGLE_ATTEMPTS = 4
 RECONCILE_KEYS = ("number", "email")
 ALL_MATCH_KEYS = ("number", "email")  # what `_recent` files contacts under
-READS_WHILE_DELETED = 8  # reads of a range while others' deletes shift its pages
 
 
 class TagResolver:
@@ -332,25 +331,22 @@ class Pusher:
         )
 
     def _read_since(self, fence: Fence) -> tuple[list[tuple[Contact, Keys]], ContactPager[Contact]]:
-        """Every contact made since the fence, newest first, with its keys. Pages are
-        offsets: a contact deleted above the one read last shifts the rest up, and one
-        of them slips past a page boundary unseen (the count then falls between two
-        pages; new contacts only push pages down). So the range is read again while a
-        read saw the count fall, and all reads are kept together (a contact missed by
-        one is caught by another; the keeper of a key is never deleted, so what was
-        deleted meanwhile changes no keeper). Kept in `_recent`; the newest read
+        """Every contact made since the fence, newest first, with its keys: the range
+        is read again while others' deletes shift its pages (`reads_while_deleted`),
+        and all reads are kept together (the keeper of a key is never deleted, so what
+        was deleted meanwhile changes no keeper). Kept in `_recent`; the newest read
         becomes the horizon."""
         seen: dict[str, Contact] = {}
-        for _ in range(READS_WHILE_DELETED):
-            pager = self._client.iter_contacts(
+        reads = reads_while_deleted(
+            lambda: self._client.iter_contacts(
                 sort_order="desc",
                 stop=lambda c: c.id == fence.id or created_before(c.created_at, fence.created_at),
             )
+        )
+        for pager in reads:
             for contact in itertools.chain(pager, pager.reread_ties()):
                 seen.setdefault(contact.id, contact)
-            if not pager.shrank:
-                break
-            self.rereads += 1
+            self.rereads += pager.shrank
         newest_first = sorted(seen.values(), key=order, reverse=True)
         listed = [(c, contact_keys(c, RECONCILE_KEYS, self._region)) for c in newest_first]
         if self.dedupe:

@@ -18,13 +18,13 @@ knows (the index still has the old key). `--refresh-index` reads the team whole.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from ..client.models import Contact
-from ..client.pagination import NO_MEMORY, created_before
+from ..client.pagination import NO_MEMORY, ContactPager, created_before, reads_while_deleted
 from ..files import open_state_db
 from .api import ContactsApi, contact_exists
 from .keys import Key, Keys, contact_keys
@@ -171,28 +171,53 @@ class TeamIndex:
         self._read(api, None)
 
     def _read(self, api: ContactsApi, cutoff: str | None) -> bool:
-        """Contacts newest first down to `cutoff`, or (None) the whole team oldest
-        first (contacts others add meanwhile land at the end: the pages read do not
-        shift). True when the count adds up: the contacts known up to the newest one
+        """Contacts newest first down to `cutoff`, or (None) the whole team (see
+        `_reads`). True when the count adds up: the contacts known up to the newest one
         when the read began are exactly as many as the team had then."""
         head = api.list_contacts(page=1, limit=1)  # the newest contact now, and the count
         self.pages_read += 1
         began_with = head.pagination.total_count
         boundary = head.data[0].created_at if head.data else None
-        pager = api.iter_contacts(
-            sort_order="asc" if cutoff is None else "desc",
-            stop=None if cutoff is None else (lambda c: created_before(c.created_at, cutoff)),
-            seen=NO_MEMORY,  # contacts are kept idempotently: memory stays flat
-        )
-        newest = self._store(pager)
-        # a tie split at a page boundary may have hidden contacts: read it again
-        self._store(pager.reread_ties(lambda: self._known_up_to(boundary) >= began_with))
-        self.pages_read += pager.pages_read
+        newest: str | None = None
+        last_total = 0
+        for pager in self._reads(api, cutoff, lambda: self._known_up_to(boundary) >= began_with):
+            read = self._store(pager)
+            if newest is None or created_before(newest, read):
+                newest = read
+            # a tie split at a page boundary may have hidden contacts: read it again
+            self._store(pager.reread_ties(lambda: self._known_up_to(boundary) >= began_with))
+            self.pages_read += pager.pages_read
+            last_total = pager.last_total_count or 0
         if newest is not None:
             self._db.execute("UPDATE teams SET read_down_to = ? WHERE id = ?", (newest, self.team))
-        return self._known_up_to(boundary) == began_with and self.known_count() <= (
-            pager.last_total_count or 0
-        )
+        return self._known_up_to(boundary) == began_with and self.known_count() <= last_total
+
+    def _reads(
+        self, api: ContactsApi, cutoff: str | None, adds_up: Callable[[], bool]
+    ) -> Iterator[ContactPager[Contact]]:
+        """The reads of one refresh, each read whole before the next is asked for.
+
+        The whole team is read oldest first: contacts others add meanwhile land at the
+        end, and the pages read do not shift. Others' deletes do shift them (importers
+        racing in this team delete their copies: importer/copies.py), and a contact
+        slips past a page boundary unseen; the count then does not add up (`adds_up`),
+        and the team is read again newest first while contacts are deleted
+        (`reads_while_deleted`), until every contact that lived through the reads is
+        known. A contact missed here was made before the run looked: the run would
+        create its row again and keep that later copy as the only one it sees."""
+
+        def newest_first() -> ContactPager[Contact]:
+            return api.iter_contacts(
+                sort_order="desc",
+                stop=None if cutoff is None else (lambda c: created_before(c.created_at, cutoff)),
+                seen=NO_MEMORY,  # contacts are kept idempotently: memory stays flat
+            )
+
+        if cutoff is None:
+            yield api.iter_contacts(sort_order="asc", seen=NO_MEMORY)
+            if adds_up():
+                return
+        yield from reads_while_deleted(newest_first)
 
     def _known_up_to(self, created_at: str | None) -> int:
         """Contacts known to be in the team, made no later than `created_at`."""

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulk_sync.client.models import Contact, NewContact
+from bulk_sync.client.models import Contact, ContactPage, NewContact, Pagination
+from bulk_sync.client.pagination import ContactPager, reads_while_deleted
 from bulk_sync.importer.copies import Settled, keeper, own_stamps, settle
 from bulk_sync.importer.keys import Keys, match_keys
 
@@ -138,3 +140,63 @@ def test_a_copy_made_by_another_while_this_runs_bulk_made_nothing_is_not_claimed
     settled = settle(copies, rows, stamps, sure)
     assert stamps == set() and sure and settled.doomed == [] and settled.kept == {}
     assert [c.id for c in settled.others.values()] == ["o0", "o1", "o2"]
+
+
+@dataclass
+class Listing:
+    """A team listed newest first by offset, `size` a page, as echowin does; before the
+    n-th page is served, `writes[n]` happen: ("make", k) stores a bulk of k contacts
+    (one stamp), ("delete", i) deletes the i-th contact listed (modulo the count)."""
+
+    contacts: list[Contact]
+    writes: list[list[tuple[str, int]]]
+    size: int = 5
+    served: int = 0
+    deleted: set[str] = field(default_factory=set)
+
+    def page(self, number: int) -> ContactPage:
+        for kind, n in self.writes[self.served] if self.served < len(self.writes) else ():
+            if kind == "make":
+                made = len(self.contacts) + len(self.deleted)
+                self.contacts.append(Contact(id=f"new{made}", created_at=stamp(100 + made)))
+                self.contacts += [Contact(id=f"new{made}-{i}", created_at=stamp(100 + made))
+                                  for i in range(1, n)]  # fmt: skip
+            elif self.contacts:
+                gone = self.contacts.pop(len(self.contacts) - 1 - n % len(self.contacts))
+                self.deleted.add(gone.id)
+        self.served += 1
+        newest_first = self.contacts[::-1]
+        data = newest_first[(number - 1) * self.size : number * self.size]
+        total = len(self.contacts)
+        pages = -(-total // self.size)
+        counts = Pagination(page=number, limit=self.size, total_count=total, total_pages=pages)
+        return ContactPage(data=data, pagination=counts)
+
+
+@st.composite
+def busy_teams(draw: st.DrawFn) -> Listing:
+    """A team of bulks (a stamp each) that others add bulks to and delete copies from
+    while one run reads it: writes before any of the first six pages served."""
+    contacts: list[Contact] = []
+    for bulk in range(draw(st.integers(1, 6))):
+        contacts += [Contact(id=f"c{bulk}-{i}", created_at=stamp(bulk))
+                     for i in range(draw(st.integers(1, 8)))]  # fmt: skip
+    write = st.tuples(st.sampled_from(["make", "delete"]), st.integers(0, 40))
+    writes = draw(st.lists(st.lists(write, max_size=3), max_size=6))
+    return Listing(contacts, writes)
+
+
+@RACES
+@given(busy_teams())
+def test_a_read_of_the_team_while_others_make_and_delete_misses_no_contact_that_stayed(
+    team: Listing,
+) -> None:
+    """What a run reads of the team before it sends (its index, its catch-up) holds
+    every copy made before: else its row's earlier copy, the keeper, is unseen, and
+    it keeps its own later copy as the only one (two copies stay). Others' deletes
+    shift the pages under the read; new bulks push them down."""
+    before = {c.id for c in team.contacts}
+    seen: set[str] = set()
+    for pager in reads_while_deleted(lambda: ContactPager(team.page)):
+        seen |= {c.id for c in itertools.chain(pager, pager.reread_ties())}
+    assert before - team.deleted <= seen

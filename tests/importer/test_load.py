@@ -403,3 +403,56 @@ def test_a_run_that_dies_before_deleting_its_copies_deletes_them_when_run_again(
             results[i] = import_file(options, client, env={})
         assert results[i].exit_code == 0 and results[i].summary["resumed_job_of"] is not None
     assert_each_row_once(team, expected, reports(results))
+
+
+class DeletesWhileReading(httpx.BaseTransport):
+    """Real HTTP; before each page of the team past the first, another run deletes one
+    of its copies (the next of `doomed`) through `team`."""
+
+    def __init__(self, team: Team, doomed: list[str]) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._team, self._doomed = team, doomed
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        listing = request.method == "GET" and request.url.path.endswith("/contacts")
+        if listing and request.url.params.get("page", "1") != "1" and self._doomed:
+            gone = self._team.http.delete(f"/api/v1/contacts/{self._doomed.pop(0)}")
+            assert gone.status_code in (200, 204), gone.text
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def test_a_run_that_reads_the_team_while_others_delete_their_copies_misses_no_contact(
+    sandbox: RunningSandbox, team: Team, tmp_path: Path
+) -> None:
+    """Two earlier runs raced: one made rows 0-59, the other every row, and is deleting
+    its later copies of rows 0-59 while a third run reads the team (its index, whole):
+    each delete shifts the pages up under the read. The third run finds every row
+    there, and creates none (a contact missed there was made before it looked: its
+    copy would be the later one, and the only one it sees)."""
+    expected = leads(tmp_path / "leads.csv", 2, "Same-")
+    (tmp_path / "m.yaml").write_text("fields: {number: Phone, firstName: First}\n")
+    rows = [{"number": n, "firstName": f} for n, f in expected.items()]
+    for bulk in (rows[:60], rows[:100], rows[100:]):
+        assert team.http.post("/api/v1/contacts/bulk", json={"contacts": bulk}).is_success
+    copies: dict[str, list[dict[str, Any]]] = {}
+    for contact in all_contacts(team):
+        copies.setdefault(contact["number"], []).append(contact)
+    doomed = [max(c, key=lambda c: (c["createdAt"], c["id"]))["id"] for c in copies.values()
+              if len(c) > 1]  # fmt: skip
+    settings = ApiSettings(sandbox.url, ApiKey(team.api_key))
+    transport = DeletesWhileReading(team, doomed)
+    with EchowinClient(settings, limits=None, transport=transport) as client:
+        options = ImportOptions(
+            tmp_path / "leads.csv", tmp_path / "m.yaml", report_dir=tmp_path / "r",
+            state_dir=tmp_path / "state",
+        )  # fmt: skip
+        result = import_file(options, client, env={})
+    assert len(doomed) < 60  # some were deleted while the team was read
+    for contact_id in doomed:  # the racing run finishes its deletes
+        assert team.http.delete(f"/api/v1/contacts/{contact_id}").is_success
+    assert_holds_exactly(team, expected)
+    assert result.exit_code == 0 and result.summary["created"] == 0, result.summary
+    assert result.summary["skipped"] == ROWS
