@@ -26,6 +26,7 @@ earlier row of the file has as its key is that row's (rows.py).
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Sequence
 
 import phonenumbers
@@ -55,17 +56,23 @@ def alternate_keys(numbers: Sequence[str], emails: Sequence[str], keys: Keys) ->
 
 def same_person(stored: Contact, first: str | None, last: str | None, emails: Keys) -> bool:
     """Whether a contact found only through a row's alternate is plausibly the row's
-    person: the same first and last name (case and outer spaces aside), and no other
+    person: the same first and last name (case, Unicode form and outer spaces aside), and no other
     email (where both have one, the contact's is one of the row's `emails`, case-folded).
     A row and a contact with no name at all also need an email in common, or neither
     one: nothing else tells them apart."""
-    names = [(a or "").strip().casefold() for a in (stored.first_name, stored.last_name)]
-    if names != [(b or "").strip().casefold() for b in (first, last)]:
+    names = [_name(a) for a in (stored.first_name, stored.last_name)]
+    if names != [_name(b) for b in (first, last)]:
         return False
     email = (stored.email or "").strip().casefold()
     if email and emails:
         return email in emails
     return any(names) or not (email or emails)
+
+
+def _name(text: str | None) -> str:
+    """A name as compared: one Unicode form (a decomposed `ë` is the same letter), case
+    and outer spaces aside."""
+    return unicodedata.normalize("NFC", (text or "").strip()).casefold()
 
 
 def contact_keys(contact: Contact, match: Sequence[str], region: str) -> Keys:

@@ -263,3 +263,15 @@ def test_two_rows_never_resolve_to_one_contact_through_their_other_numbers(
     assert [r["_status"] for r in results] == ["unchanged", "created"]  # it holds 0142
     assert results[0]["_contact_id"] == made != results[1]["_contact_id"]
     assert sorted(c["number"] for c in all_contacts(team)) == ["+13035550142", "+17205550102"]
+
+
+def test_a_name_is_the_same_person_in_either_unicode_form() -> None:
+    """`Zoë` typed composed and stored decomposed (as some exports write it) is one name;
+    another name, or another email, is not the row's person."""
+    from bulk_sync.client.models import Contact
+    from bulk_sync.importer.keys import same_person
+
+    stored = Contact(id="c1", first_name="Zoe\u0308", last_name=" Patel", email="ZP@x.test")
+    assert same_person(stored, "Zo\u00eb", "PATEL", ("zp@x.test",))
+    assert not same_person(stored, "Zoey", "Patel", ("zp@x.test",))
+    assert not same_person(stored, "Zo\u00eb", "Patel", ("other@x.test",))
