@@ -602,6 +602,7 @@ def _verify(archive: zipfile.ZipFile, member: str, path: Path) -> int:
     their number. What the sheet declares (`dimension`) is not trusted."""
     last = counted = 0
     tail = b""
+    openings: tuple[bytes, ...] = ()  # `<row ` and `<row>` once the sheet's prefix is known
     text = codecs.getincrementaldecoder("utf-8")("strict")
     with archive.open(member) as part:
         while block := part.read(_BLOCK):
@@ -609,8 +610,11 @@ def _verify(archive: zipfile.ZipFile, member: str, path: Path) -> int:
                 text.decode(block)
             except UnicodeDecodeError:
                 raise _not_utf8(path, member) from None
-            window = tail + block  # the tail is too short to hold a whole tag counted again
-            counted += sum(window.count(t) for t in (b"<row>", b"<row ", b":row>", b":row "))
+            window = tail + block
+            if not openings and (data := _SHEET_DATA.search(window)) is not None:
+                prefix = data.group(1) or b""  # no row comes before <sheetData>
+                openings = (b"<" + prefix + b"row ", b"<" + prefix + b"row>")
+            counted += sum(window.count(opening) for opening in openings)
             end = len(window)
             while (at := window.rfind(b"row", 0, end)) > 0:
                 end = at
@@ -621,7 +625,8 @@ def _verify(archive: zipfile.ZipFile, member: str, path: Path) -> int:
                 if found is not None:
                     last = max(last, _checked_row(int(found.group(1)), path))
                     break
-            tail = window[-4:]
+            # too short to hold a whole opening counted again; long enough for <sheetData
+            tail = window[-(len(openings[0]) - 1) :] if openings else window[-64:]
     try:
         text.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -629,6 +634,7 @@ def _verify(archive: zipfile.ZipFile, member: str, path: Path) -> int:
     return max(last, min(counted, MAX_ROWS))
 
 
+_SHEET_DATA = re.compile(rb"<(\w+:)?sheetData[\s/>]")
 _ROW_R = re.compile(rb"""[^>]*?\br\s*=\s*["']\s*([0-9]+)""")
 _ROW_NUMBER = re.compile(r"""\br\s*=\s*["']\s*([0-9]+)""")
 
@@ -775,6 +781,7 @@ def _sheet_rows(part: IO[bytes], cell: _CellReader, path: Path, member: str) -> 
     plain = {str(i) for i, kind in enumerate(cell.styles) if kind == _PLAIN} | {""}
     value_text = cell.value
     shared = cell.shared
+    unescaped: dict[str, str] = {}  # inline text with entities: names and places repeat
     cells_of: re.Pattern[str] | None = None
     for block in _sheet_xml_rows(part, path, member):
         for row_attrs, inside in block:
@@ -799,7 +806,12 @@ def _sheet_rows(part: IO[bytes], cell: _CellReader, path: Path, member: str) -> 
                     letters = _CELL_REF.match(found.get("r", "")).group(1)  # type: ignore[union-attr]
                     style, kind = found.get("s", ""), found.get("t", "")
                 try:
-                    if v:
+                    if inline:
+                        if "&" in inline or "_x" in inline:
+                            text = unescaped.get(inline) or _unescape_kept(unescaped, inline)
+                        else:
+                            text = inline
+                    elif v:
                         if not kind and style in plain and v.isdigit() and len(v) < 16:
                             text = v if v[0] != "0" else str(int(v))
                         elif kind == "s" and v.isdigit():
@@ -809,8 +821,6 @@ def _sheet_rows(part: IO[bytes], cell: _CellReader, path: Path, member: str) -> 
                                 raise _NoSuchString from None
                         else:
                             text = value_text(kind, style, v)
-                    elif inline:
-                        text = _unescape(inline) if "&" in inline or "_x" in inline else inline
                     elif body:
                         text = cell.text(kind, style, body)
                     else:
@@ -824,9 +834,9 @@ def _sheet_rows(part: IO[bytes], cell: _CellReader, path: Path, member: str) -> 
                     at = columns.get(letters)
                     if at is None:
                         at = cell.column(letters)
-                    if at < len(cells):
-                        continue  # a cell repeated or out of order: the first one stands
-                    if at > len(cells):
+                    if at != len(cells):
+                        if at < len(cells):
+                            continue  # a cell repeated or out of order: the first one stands
                         # past the header's width only cells with data are kept, side by side
                         fill = at - len(cells) if width is None else min(width, at) - len(cells)
                         if fill > 0:
@@ -835,6 +845,14 @@ def _sheet_rows(part: IO[bytes], cell: _CellReader, path: Path, member: str) -> 
             if width is not None and len(cells) < width:
                 cells.extend([""] * (width - len(cells)))  # a spreadsheet's empty cells
             yield _damaged_row(cells) if damaged else cells
+
+
+def _unescape_kept(kept: dict[str, str], text: str) -> str:
+    """`_unescape(text)`, kept for the next cell with the same text (at most 65,536 kept)."""
+    if len(kept) >= 1 << 16:
+        kept.clear()
+    kept[text] = done = _unescape(text)
+    return done
 
 
 def _damaged_row(cells: list[str]) -> DamagedRow:
@@ -858,6 +876,10 @@ def _prefix_of(inside: str) -> str:
 
 
 def _row_number(attrs: str, previous: int, path: Path) -> int:
+    if attrs.startswith(' r="'):  # as spreadsheet programs write it: ` r="12" spans=...`
+        digits = attrs[4 : attrs.find('"', 4)]
+        if digits.isdigit() and digits.isascii() and digits[0] != "0":
+            return _checked_row(int(digits), path)
     found = _ROW_NUMBER.search(attrs)
     if found is None:
         return previous + 1

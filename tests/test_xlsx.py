@@ -190,6 +190,25 @@ def test_namespace_prefixes_and_missing_row_numbers(tmp_path: Path) -> None:
     assert rows_of(path) == [["Name"], [], [], ["", "5"]]
 
 
+def test_a_prefixed_sheet_holds_as_many_rows_as_it_says(tmp_path: Path) -> None:
+    # `</x:row>` closes a row: it was counted as one more, and the bar showed twice the rows
+    path = tmp_path / "x.xlsx"
+    workbook(path, [("S", "")])
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    rows = "".join(
+        f'<x:row r="{n}"><x:c r="A{n}" t="inlineStr"><x:is><x:t>v{n}</x:t></x:is></x:c></x:row>'
+        for n in range(1, 41)
+    )
+    parts["xl/worksheets/sheet1.xml"] = (
+        f'<x:worksheet xmlns:x="{xlsx._MAIN}"><x:sheetData>{rows}</x:sheetData></x:worksheet>'
+    ).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    assert open_source(path).total_rows == 39
+
+
 def test_dates_in_a_1904_workbook(tmp_path: Path) -> None:
     path = workbook(
         tmp_path / "w.xlsx", [("S", row(1, num("A1", "0.5", 1), num("B1", "1", 1)))],
