@@ -90,7 +90,7 @@ def _values(
             if not empty.any():
                 break
             values = values.where(~empty, frame[column])
-        if values.str.startswith("'").any():  # written by an export: see cells.py
+        if any(v[:1] == "'" for v in values):  # written by an export: see cells.py
             values = values.map(restore)
     for step in spec.transform:
         if step.name in READERS and refused is not None:
@@ -125,23 +125,19 @@ def _lists(
     frame: pd.DataFrame, bound: BoundMapping, specs: list[tuple[str, ListSpec]]
 ) -> pd.Series:
     """Each row's values from several list specs, split, trimmed, blanks dropped."""
-    parts: list[pd.Series] = []
+    parts: list[list[list[str]]] = []  # each spec's items, row by row
     for where, spec in specs:
         if spec.value is not None and not isinstance(spec.value, str):
-            items = list(spec.value)
-            parts.append(pd.Series([items] * len(frame), index=frame.index, dtype=object))
+            parts.append([list(spec.value)] * len(frame))
             continue
         values = _values(frame, spec, bound.columns[where])
         if spec.split:
-            parts.append(values.str.split(spec.split, regex=False))
+            parts.append([v.split(spec.split) for v in values])
         else:
-            parts.append(values.map(lambda v: [v]))
-    if not parts:
-        return pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
-    joined = parts[0]
-    for more in parts[1:]:
-        joined = joined + more
-    return joined.map(lambda items: [s for v in items if (s := v.strip())])
+            parts.append([[v] for v in values])
+    rows = zip(*parts, strict=True) if parts else ([] for _ in range(len(frame)))
+    joined = [[s for items in row for v in items if (s := v.strip())] for row in rows]
+    return pd.Series(joined, index=frame.index, dtype=object)
 
 
 def apply_transform(step: Transform, values: pd.Series) -> pd.Series:

@@ -72,9 +72,10 @@ class Chunk:
     def frame(self) -> pd.DataFrame:
         """The rows as a frame of text: columns by position, index by row number."""
         width = len(self.rows[0]) if self.rows else self.width
-        return pd.DataFrame(
-            self.rows, index=self.row_numbers, columns=range(width), dtype=object
-        ).fillna("")
+        frame = pd.DataFrame(self.rows, index=self.row_numbers, columns=range(width), dtype=object)
+        if any(len(row) != width for row in self.rows):  # cells missing: None, made ""
+            frame = frame.fillna("")
+        return frame
 
 
 @dataclass

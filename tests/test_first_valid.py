@@ -3,13 +3,14 @@ valid (not the first that holds a value), and a row with none names each column.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import phonenumbers
 import pytest
 
 from bulk_sync.importer.prepare import Preparer
-from bulk_sync.mapping import parse_mapping
+from bulk_sync.mapping import load_mapping, parse_mapping
 from bulk_sync.sources import open_source
 from bulk_sync.validation import TeamRules
 
@@ -140,3 +141,26 @@ def test_without_a_country_column_no_row_is_read_with_another_region(tmp_path: P
     (tmp_path / "in.csv").write_text("Phone,Country\n020 7946 0958,United Kingdom\n")
     numbers, rejected = prepared(tmp_path / "in.csv", "fields: {number: Phone}\n")
     assert numbers == {} and "too long" in rejected[2]  # read as a US number, as asked
+
+
+def test_a_dry_run_prepares_rows_as_an_import_does(tmp_path: Path) -> None:
+    # a dry run stops at each row's first valid number (it looks nothing up, so it needs no
+    # alternates): the verdicts, reasons, keys and tags must still be an import's
+    sys.path.insert(0, str(ROOT / "samples"))
+    from generate import messy_rows, write_csv  # type: ignore[import-not-found]
+
+    path = tmp_path / "messy.csv"
+    write_csv(path, messy_rows(3_000, seed=12))
+    source = open_source(path)
+    bound = load_mapping(ROOT / "mappings" / "leads.yaml").bind(source.headers)
+    full, dry = Preparer(bound, TeamRules(), "US"), Preparer(bound, TeamRules(), "US", bodies=False)
+    alternates = 0
+    for chunk in source.chunks():
+        sent, checked = full.prepare(chunk), dry.prepare(chunk)
+        assert checked.rejected == sent.rejected
+        assert checked.keys == sent.keys
+        assert checked.tags == sent.tags
+        assert checked.lines == sent.lines
+        assert (checked.bodies, checked.alternates) == ({}, {})
+        alternates += len(sent.alternates)
+    assert alternates > 100  # rows with two valid numbers are there to be told apart

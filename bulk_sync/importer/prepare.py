@@ -83,7 +83,7 @@ class Preparer:
     bound: BoundMapping
     team: TeamRules
     region: str
-    bodies: bool = True  # False (a dry run): verdicts, keys and tags only
+    bodies: bool = True  # False (a dry run): verdicts, keys and tags only (no alternates)
     _schema: pa.DataFrameSchema | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -196,10 +196,16 @@ class Preparer:
         columns = self.bound.columns[f"fields.{key}"]
         names = [self.bound.headers[i] for i in columns] if self.bound.headers else candidates
         check = _valid_number if key == "number" else _valid_email
+        region = self.region
         chosen, why, others = [], {}, {}
-        rows = mapped[candidates].itertuples(index=False)
+        rows = zip(*(mapped[c].array for c in candidates), strict=True)
         for row, values in zip(mapped.index, rows, strict=True):
-            held = [(n, v, check(v, self.region)) for n, v in zip(names, values, strict=True)
+            if not self.bodies:  # a dry run looks nothing up: the first valid one will do
+                first = next((v for v in values if v.strip() and check(v, region) is None), None)
+                if first is not None:
+                    chosen.append(first)
+                    continue
+            held = [(n, v, check(v, region)) for n, v in zip(names, values, strict=True)
                     if v.strip()]  # fmt: skip
             valid = [v for _, v, problem in held if problem is None]
             chosen.append(valid[0] if valid else (held[0][1] if held else ""))
