@@ -90,7 +90,9 @@ def _values(
             if not empty.any():
                 break
             values = values.where(~empty, frame[column])
-        if any(v[:1] == "'" for v in values):  # written by an export: see cells.py
+        # written by an export (cells.py); one look at the whole column (a line break
+        # in a cell may make it look so: restore leaves such values as they are)
+        if "\n'" in "\n" + "\n".join(values.tolist()):
             values = values.map(restore)
     for step in spec.transform:
         if step.name in READERS and refused is not None:

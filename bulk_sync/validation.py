@@ -183,7 +183,7 @@ def row_problems(
     `number: is empty, and it is required`.
     """
     try:
-        schema.validate(frame, lazy=True)
+        schema.validate(frame, lazy=True, inplace=True)  # the frame is read, never changed
     except SchemaErrors as exc:
         return _reasons(exc.failure_cases, schema, labels)
     return {}
