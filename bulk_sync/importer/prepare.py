@@ -324,6 +324,11 @@ def _end_with(parent: int) -> None:
 
 
 PARALLEL_FROM_BYTES = 2 << 20  # smaller files are done before worker processes start
+# Rows a chunk holds when workers prepare it: each chunk costs a fixed ~40 ms (pandas'
+# frames, pandera's failure cases) and crosses to a worker and back; twice the rows of
+# a chunk read in one process (sources.CHUNK_ROWS, where the bar moves more often) take
+# an eighth less CPU a row (benchmarks/import_dry_run.py).
+PARALLEL_CHUNK_ROWS = 10_000
 
 
 class Workers:

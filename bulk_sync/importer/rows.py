@@ -129,6 +129,7 @@ class RowRun:
                 self._chunk(prepared)
             self._send()
             self._flush()
+            self._report()  # the file read whole: its total is exact now
         finally:
             self._seen.close()
 

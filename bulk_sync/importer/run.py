@@ -29,7 +29,7 @@ from ..connect import OFFLINE
 from ..errors import ApiError, ConfigError, InputError, Interrupted, MappingError
 from ..files import dated, file_sha256
 from ..mapping import Mapping, load_mapping
-from ..sources import Source, open_source
+from ..sources import CHUNK_ROWS, Source, open_source
 from ..state import command_line, resolve_state_dir, run_lock
 from ..suggest import sample_rows, suggest
 from ..validation import TeamRules
@@ -38,6 +38,7 @@ from .journal import Job, JobKey, Journal, text_sha256
 from .lookup import IndexLookup, Lookup, LookupPlan, NoLookup, SearchLookup, plan_lookup
 from .outcomes import Fence
 from .prepare import (
+    PARALLEL_CHUNK_ROWS,
     PARALLEL_FROM_BYTES,
     Preparer,
     Workers,
@@ -302,7 +303,8 @@ def _import(
             for sent in job.unsettled():  # an earlier run died with this batch in flight
                 pusher.reconcile(sent)
         with fewer_collections():
-            run.all(prepared_chunks(preparer, source.raw_chunks(), workers))
+            size = PARALLEL_CHUNK_ROWS if workers is not None else CHUNK_ROWS
+            run.all(prepared_chunks(preparer, source.raw_chunks(size), workers))
         if job is not None:
             job.finish()
     except (ApiError, Interrupted) as exc:
