@@ -551,25 +551,28 @@ def _cell_pattern(prefix: str) -> re.Pattern[str]:
     )
 
 
-def _sheet_xml_rows(part: IO[bytes], path: Path, member: str) -> Iterator[list[tuple[str, str]]]:
-    """Each <row>'s attributes and inside, a block of rows at a time (an empty row's
-    inside is empty). Splitting at `</row>` runs at C speed, where a pattern for a
-    whole row would try each character."""
+def _sheet_xml_rows(
+    part: IO[bytes], path: Path, member: str
+) -> Iterator[list[tuple[str, str, int]]]:
+    """Each <row>'s attributes, and the text its inside starts in and where, a block of
+    rows at a time (an empty row's inside starts at the text's end). Splitting at
+    `</row>` runs at C speed, where a pattern for a whole row would try each character."""
     for prefix, body in _blocks(part, path, member, "sheetData", _rows_end):
         opening, closing = f"<{prefix}row", f"</{prefix}row>"
-        rows: list[tuple[str, str]] = []
+        usual = opening + " "  # `<row r="2">`: as rows are written, one after another
+        rows: list[tuple[str, str, int]] = []
         for piece in body.split(closing):
-            at = _next_opening(piece, opening, 0)
+            at = 0 if piece.startswith(usual) else _next_opening(piece, opening, 0)
             while at >= 0:
                 close = piece.find(">", at)
                 if close < 0:
                     break
                 attrs = piece[at + len(opening) : close]
                 if attrs.endswith("/"):
-                    rows.append((attrs[:-1], ""))
+                    rows.append((attrs[:-1], "", 0))
                     at = _next_opening(piece, opening, close)
                 else:
-                    rows.append((attrs, piece[close + 1 :]))
+                    rows.append((attrs, piece, close + 1))
                     break
         if rows:
             yield rows
@@ -784,7 +787,7 @@ def _sheet_rows(part: IO[bytes], cell: _CellReader, path: Path, member: str) -> 
     unescaped: dict[str, str] = {}  # inline text with entities: names and places repeat
     cells_of: re.Pattern[str] | None = None
     for block in _sheet_xml_rows(part, path, member):
-        for row_attrs, inside in block:
+        for row_attrs, piece, start in block:
             here = _row_number(row_attrs, number, path)
             if here <= number:
                 continue  # a row repeated or out of order: the first one stands
@@ -793,14 +796,14 @@ def _sheet_rows(part: IO[bytes], cell: _CellReader, path: Path, member: str) -> 
                 yield []
             number = here
             cells: list[str] = []
-            if not inside:
+            if start >= len(piece):
                 yield cells
                 continue
             if cells_of is None:
-                cells_of = _cell_pattern(_prefix_of(inside))
+                cells_of = _cell_pattern(_prefix_of(piece, start))
             width = cell.width
             damaged = False
-            for letters, style, kind, v, inline, attrs, body in cells_of.findall(inside):
+            for letters, style, kind, v, inline, attrs, body in cells_of.findall(piece, start):
                 if not letters:
                     found = _attributes(attrs)
                     letters = _CELL_REF.match(found.get("r", "")).group(1)  # type: ignore[union-attr]
@@ -870,9 +873,13 @@ def _letters(column: int) -> str:
     return letters
 
 
-def _prefix_of(inside: str) -> str:
-    found = re.match(r"\s*<(\w+:)?", inside)
+def _prefix_of(text: str, start: int) -> str:
+    """The namespace prefix (`x:`, mostly none) of the first tag in `text` from `start`."""
+    found = _FIRST_TAG.match(text, start)
     return (found.group(1) or "") if found else ""
+
+
+_FIRST_TAG = re.compile(r"\s*<(\w+:)?")
 
 
 def _row_number(attrs: str, previous: int, path: Path) -> int:
