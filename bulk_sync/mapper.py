@@ -134,9 +134,9 @@ def _lists(
             continue
         values = _values(frame, spec, bound.columns[where])
         if spec.split:
-            parts.append([v.split(spec.split) for v in values])
+            parts.append([v.split(spec.split) for v in values.tolist()])
         else:
-            parts.append([[v] for v in values])
+            parts.append([[v] for v in values.tolist()])
     rows = zip(*parts, strict=True) if parts else ([] for _ in range(len(frame)))
     joined = [[s for items in row for v in items if (s := v.strip())] for row in rows]
     return pd.Series(joined, index=frame.index, dtype=object)

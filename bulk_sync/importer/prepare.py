@@ -131,9 +131,12 @@ class Preparer:
         rows = good.index.tolist()
         # normalized once, for the dedupe keys, the plan's tags and the bodies
         phones = {raw: normalize_number(raw, self.region) for raw in good["number"].unique()}
-        numbers = [phones[raw] for raw in good["number"]]
-        emails = [normalize_email(v) for v in good["email"]]
-        tags = [unique_tags(v) if v else [] for v in good["tags"]]
+        numbers = [phones[raw] for raw in good["number"].tolist()]
+        emails = [normalize_email(v) for v in good["email"].tolist()]
+        tag_lists: dict[tuple[str, ...], list[str]] = {}  # one list for rows alike: the
+        # same few tag cells fill most rows, and they cross back from a worker once
+        tags = [tag_lists.get(names := tuple(v)) or tag_lists.setdefault(names, unique_tags(v))
+                for v in good["tags"].tolist()]  # fmt: skip
         match = self.bound.mapping.match
         for i, row in enumerate(rows):
             if keys := match_keys(numbers[i].e164, emails[i], match):
@@ -198,7 +201,7 @@ class Preparer:
         check = _valid_number if key == "number" else _valid_email
         region = self.region
         chosen, why, others = [], {}, {}
-        rows = zip(*(mapped[c].array for c in candidates), strict=True)
+        rows = zip(*(mapped[c].tolist() for c in candidates), strict=True)
         for row, values in zip(mapped.index, rows, strict=True):
             if not self.bodies:  # a dry run looks nothing up: the first valid one will do
                 first = next((v for v in values if v.strip() and check(v, region) is None), None)
@@ -231,8 +234,8 @@ class Preparer:
             extensions = [phone.extension for phone in numbers]
         else:
             extension_field, extensions = "", []
-        first = [normalize_name(v) for v in good["firstName"]]
-        last = [normalize_name(v) for v in good["lastName"]]
+        first = [normalize_name(v) for v in good["firstName"].tolist()]
+        last = [normalize_name(v) for v in good["lastName"].tolist()]
         if "name" in good:
             for i, full in enumerate(good["name"]):
                 if not (first[i] and last[i]) and full.strip():
@@ -242,7 +245,7 @@ class Preparer:
             "firstName": first,
             "lastName": last,
             "email": emails,
-            "carrier": [v.strip() for v in good["carrier"]],
+            "carrier": [v.strip() for v in good["carrier"].tolist()],
             "tagNames": tags,
         }
         if mapping.note is not None:
