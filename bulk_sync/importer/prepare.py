@@ -132,12 +132,15 @@ class Preparer:
         # normalized once, for the dedupe keys, the plan's tags and the bodies
         phones = {raw: normalize_number(raw, self.region) for raw in good["number"].unique()}
         numbers = [phones[raw] for raw in good["number"].tolist()]
-        emails = [normalize_email(v) for v in good["email"].tolist()]
+        match = self.bound.mapping.match
+        if self.bodies or "email" in match:
+            emails = [normalize_email(v) for v in good["email"].tolist()]
+        else:  # a dry run matching by number alone: its emails were checked, and go nowhere
+            emails = [""] * len(rows)
         tag_lists: dict[tuple[str, ...], list[str]] = {}  # one list for rows alike: the
         # same few tag cells fill most rows, and they cross back from a worker once
         tags = [tag_lists.get(names := tuple(v)) or tag_lists.setdefault(names, unique_tags(v))
                 for v in good["tags"].tolist()]  # fmt: skip
-        match = self.bound.mapping.match
         for i, row in enumerate(rows):
             if keys := match_keys(numbers[i].e164, emails[i], match):
                 out.keys[row] = keys  # a row without its match key is never a duplicate
