@@ -197,7 +197,7 @@ def _fix(text: str, region: str) -> str:
 #   more, parse does not see an extension: those go to parse. What stays before the
 #   label reads as it would alone (parse checks it is a number: it is).
 # - A national number (no +) of the US or Canada: calling code 1 and the last ten
-#   digits, when there are ten, or eleven starting with 1.
+#   digits, when there are ten, or eleven starting with 1; +1 and ten digits likewise.
 # - A number with +: the calling code is the first one to three digits that are a
 #   calling code, the rest the national significant number, unless the calling code's
 #   region strips a national prefix or carrier code from it (its national-prefix-for-
@@ -211,8 +211,11 @@ _SIMPLE = re.compile(r"\(?\+?[0-9][0-9 ().\-]*", re.ASCII)
 _EXTENSION = re.compile(r"(.*[0-9]) *(?:([x#])|ext(?:n|ension)?)[.:]? *([0-9]+)", re.ASCII | re.I)
 _EXTENSION_DIGITS = {True: 9, False: 20}  # parse's limits after `x` or `#`, and after `ext`
 _MAX_INPUT = 250  # parse refuses longer text as too long
-_FORMATTING = str.maketrans("", "", " ().-+")
+_FORMATTING = b" ().-+"
 _NANP_LIKE_US = frozenset({"US", "CA"})  # national prefix 1, no local-dialling rewrite
+# the shortest of a number's first one to three digits that is a calling code is its
+# calling code (none starts with 0); as parse has it
+_CALLING_CODES = {str(code): code for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
 
 
 def _read_simple(text: str, region: str) -> tuple[int, str, str | None] | None:
@@ -230,35 +233,37 @@ def _read_simple(text: str, region: str) -> tuple[int, str, str | None] | None:
         ):
             return None
         text, extension = split[1], split[3]
-    digits = text.translate(_FORMATTING)
-    if "+" not in text:
-        national = _north_american(digits, region)
-        return None if national is None else (1, national, extension)
-    read = _international(digits, region)
+    digits = text.encode().translate(None, _FORMATTING).decode()  # ASCII: bytes are faster
+    international = "+" in text
+    national = _north_american(digits, international, region)
+    if national is not None:
+        return 1, national, extension
+    read = _international(digits, region) if international else None
     return None if read is None else (*read, extension)
 
 
-def _north_american(digits: str, region: str) -> str | None:
-    """The ten national digits phonenumbers would read from these digits, written
-    without +, in the US or Canada."""
-    if region not in _NANP_LIKE_US:
+def _north_american(digits: str, international: bool, region: str) -> str | None:
+    """The ten national digits phonenumbers would read from these digits, written with
+    + or not, when they are +1 and ten digits, or a US or Canadian national number (a
+    shortcut: the commonest shapes, without the general steps for + numbers)."""
+    if len(digits) == 11 and digits[0] == "1" and (international or region in _NANP_LIKE_US):
+        national = digits[1:]
+    elif len(digits) == 10 and not international and region in _NANP_LIKE_US:
+        national = digits
+    else:
         return None
-    if len(digits) == 11 and digits[0] == "1":
-        digits = digits[1:]
-    return digits if len(digits) == 10 and digits[0] not in "01" else None
+    return None if national[0] in "01" else national
 
 
 def _international(digits: str, region: str) -> tuple[int, str] | None:
     """(calling code, national significant number) of these digits written after +."""
-    if digits[0] == "0":  # no calling code starts with 0
-        return None
-    for size in range(1, min(len(digits), 3) + 1):
-        calling_code = int(digits[:size])
-        if calling_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+    for code in (digits[:1], digits[:2], digits[:3]):
+        calling_code = _CALLING_CODES.get(code)
+        if calling_code is not None:
             break
     else:
         return None
-    nsn = digits[size:]
+    nsn = digits[len(code) :]
     if not 2 <= len(nsn) <= 17:  # parse's TOO_SHORT_NSN and TOO_LONG
         return None
     national_prefix = _national_prefix(calling_code, region)
