@@ -150,7 +150,7 @@ def test_a_row_key_always_wins_over_another_rows_other_number(
     # nor does a row made in an earlier batch of the same run (a full batch is sent
     # before the next chunk is looked up)
     chunks = Source.raw_chunks
-    monkeypatch.setattr(Source, "raw_chunks", lambda source: chunks(source, 50))
+    monkeypatch.setattr(Source, "raw_chunks", lambda source, size=50: chunks(source, 50))
     filler = [person(i, Mobile="") for i in range(100, 199)]
     chunked = [person(9, Phone="", Mobile="+12125550009"), *filler,
                person(10, Mobile="+12125550009")]  # fmt: skip
