@@ -10,8 +10,11 @@ rate limits serving from another process (as echowin would), so its peak RSS is 
 own. Beside each figure: phonenumbers
 alone (parse, is_valid_number, format E.164, one process) on the Phone column of the
 same file, which is the floor the pipeline is compared with (`speed / floor`), and the
-CPU seconds the run took in its main process (reading, sending) and in its workers
-(preparing rows): on a busy machine these move less than wall-clock figures.
+CPU seconds the run took in its main process (reading, sending; its imports too) and
+in its workers (preparing rows): on a busy machine these move less than wall-clock
+figures. The floor is measured just before and just after each run and their mean
+taken: on a shared machine it swings by a third within a minute. With `--rounds N`
+each case runs N times and the median ratio is printed last.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import re
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -125,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="*", default=None)
     parser.add_argument("--formats", nargs="*", default=None)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -136,26 +141,33 @@ def main() -> None:
         cases = [(n, f) for n in (args.rows or [100_000]) for f in (args.formats or ["csv"])]
     print(
         "case                   rows   seconds   rows/s   peak RSS   CPU s: main + workers"
-        "   phonenumbers alone               speed / floor"
+        "   phonenumbers alone (before/after)        speed / floor"
     )
     for rows, fmt in cases:
         path = source_file(rows, fmt)
-        with sandbox_process() as api_url:
-            child = subprocess.run(
-                [sys.executable, __file__, "--child", str(path), "--api-url", api_url],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
-        figures = json.loads(child.stdout.strip().splitlines()[-1])
-        floor_us = phonenumbers_floor(path)
-        rate = figures["rows"] / figures["seconds"]
-        print(
-            f"{path.name:<20} {figures['rows']:>8} {figures['seconds']:>8.1f} {rate:>8.0f}"
-            f" {figures['rss_mb']:>7.0f} MB {figures['cpu_main_s']:>7.1f} +"
-            f" {figures['cpu_workers_s']:>5.1f}       "
-            f"   {floor_us:.1f} µs/number = {1e6 / floor_us:.0f}/s"
-            f"   {rate * floor_us / 1e6:.2f}x",
-            flush=True,
-        )
+        ratios = []
+        for _ in range(args.rounds):
+            before = phonenumbers_floor(path)
+            with sandbox_process() as api_url:
+                child = subprocess.run(
+                    [sys.executable, __file__, "--child", str(path), "--api-url", api_url],
+                    capture_output=True, text=True, check=True,
+                )  # fmt: skip
+            after = phonenumbers_floor(path)
+            figures = json.loads(child.stdout.strip().splitlines()[-1])
+            floor_us = (before + after) / 2
+            rate = figures["rows"] / figures["seconds"]
+            ratios.append(rate * floor_us / 1e6)
+            print(
+                f"{path.name:<20} {figures['rows']:>8} {figures['seconds']:>8.1f} {rate:>8.0f}"
+                f" {figures['rss_mb']:>7.0f} MB {figures['cpu_main_s']:>7.1f} +"
+                f" {figures['cpu_workers_s']:>5.1f}       "
+                f"   {before:.1f}/{after:.1f} µs/number = {1e6 / floor_us:.0f}/s"
+                f"   {ratios[-1]:.2f}x",
+                flush=True,
+            )
+        if args.rounds > 1:
+            print(f"{path.name:<20} median of {args.rounds}: {statistics.median(ratios):.2f}x")
 
 
 if __name__ == "__main__":
