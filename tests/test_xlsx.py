@@ -190,6 +190,25 @@ def test_namespace_prefixes_and_missing_row_numbers(tmp_path: Path) -> None:
     assert rows_of(path) == [["Name"], [], [], ["", "5"]]
 
 
+def test_a_row_number_whose_quote_is_not_closed_reads_as_before(tmp_path: Path) -> None:
+    # `<row r="12>`: the regex reads 12; the fast path must not read `1` (attrs[4:-1]) and
+    # drop the row as a repeat of row 1
+    path = tmp_path / "x.xlsx"
+    workbook(path, [("S", "")])
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = (
+        f'<worksheet xmlns="{xlsx._MAIN}"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>Name</t></is></c></row>'
+        '<row r="12><c r="A12" t="inlineStr"><is><t>Ann</t></is></c></row>'
+        "</sheetData></worksheet>"
+    ).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    assert rows_of(path)[-1] == ["Ann"]
+
+
 def test_a_prefixed_sheet_holds_as_many_rows_as_it_says(tmp_path: Path) -> None:
     # `</x:row>` closes a row: it was counted as one more, and the bar showed twice the rows
     path = tmp_path / "x.xlsx"
