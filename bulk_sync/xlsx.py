@@ -884,7 +884,8 @@ _FIRST_TAG = re.compile(r"\s*<(\w+:)?")
 
 def _row_number(attrs: str, previous: int, path: Path) -> int:
     if attrs.startswith(' r="'):  # as spreadsheet programs write it: ` r="12" spans=...`
-        digits = attrs[4 : attrs.find('"', 4)]
+        end = attrs.find('"', 4)
+        digits = attrs[4:end] if end > 0 else ""  # no closing quote: the slow way
         if digits.isdigit() and digits.isascii() and digits[0] != "0":
             return _checked_row(int(digits), path)
     found = _ROW_NUMBER.search(attrs)
