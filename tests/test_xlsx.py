@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
-import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -14,7 +13,7 @@ import pytest
 from bulk_sync import xlsx
 from bulk_sync.errors import InputError
 from bulk_sync.sources import cell_text, open_source
-from tests.corpus.xlsxparts import num, row, text, workbook
+from tests.corpus.xlsxparts import edited, num, row, text, workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 REALWORLD = ROOT.parent / "shared" / "realworld"
@@ -158,15 +157,11 @@ def test_strings_formulas_and_odd_cells(tmp_path: Path) -> None:
         '<c r="L1" t="inlineStr"><is><t><![CDATA[<b>&]]></t></is></c>',
     ]
     path = workbook(tmp_path / "w.xlsx", [("S", row(1, *cells))], shared=["zero", "x"])
-    with zipfile.ZipFile(path) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    parts["xl/sharedStrings.xml"] = (
-        f'<sst xmlns="{xlsx._MAIN}"><si><t>zero</t></si><si><r><t>ri</t></r><r><rPr><b/>'
-        '</rPr><t>ch</t></r><rPh sb="0" eb="1"><t>PHON</t></rPh></si></sst>'
-    ).encode()
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
+    with edited(path) as parts:
+        parts["xl/sharedStrings.xml"] = (
+            f'<sst xmlns="{xlsx._MAIN}"><si><t>zero</t></si><si><r><t>ri</t></r><r><rPr><b/>'
+            '</rPr><t>ch</t></r><rPh sb="0" eb="1"><t>PHON</t></rPh></si></sst>'
+        ).encode()
     assert rows_of(path) == [
         ["rich", "abc", "", "#REF!", "a b", "FALSE", "2024-01-02 03:04:05", "line\rbreak",
          "10000000000", "7", "", "<b>&"]
@@ -176,17 +171,13 @@ def test_strings_formulas_and_odd_cells(tmp_path: Path) -> None:
 def test_namespace_prefixes_and_missing_row_numbers(tmp_path: Path) -> None:
     path = tmp_path / "x.xlsx"
     workbook(path, [("S", "")])
-    with zipfile.ZipFile(path) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    parts["xl/worksheets/sheet1.xml"] = (
-        f'<x:worksheet xmlns:x="{xlsx._MAIN}"><x:sheetData>'
-        '<x:row><x:c t="inlineStr"><x:is><x:t>Name</x:t></x:is></x:c></x:row>'
-        '<x:row r="3"/><x:row><x:c r="B4"><x:v>5</x:v></x:c></x:row>'
-        "</x:sheetData></x:worksheet>"
-    ).encode()
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
+    with edited(path) as parts:
+        parts["xl/worksheets/sheet1.xml"] = (
+            f'<x:worksheet xmlns:x="{xlsx._MAIN}"><x:sheetData>'
+            '<x:row><x:c t="inlineStr"><x:is><x:t>Name</x:t></x:is></x:c></x:row>'
+            '<x:row r="3"/><x:row><x:c r="B4"><x:v>5</x:v></x:c></x:row>'
+            "</x:sheetData></x:worksheet>"
+        ).encode()
     assert rows_of(path) == [["Name"], [], [], ["", "5"]]
 
 
@@ -195,17 +186,13 @@ def test_a_row_number_whose_quote_is_not_closed_reads_as_before(tmp_path: Path) 
     # drop the row as a repeat of row 1
     path = tmp_path / "x.xlsx"
     workbook(path, [("S", "")])
-    with zipfile.ZipFile(path) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    parts["xl/worksheets/sheet1.xml"] = (
-        f'<worksheet xmlns="{xlsx._MAIN}"><sheetData>'
-        '<row r="1"><c r="A1" t="inlineStr"><is><t>Name</t></is></c></row>'
-        '<row r="12><c r="A12" t="inlineStr"><is><t>Ann</t></is></c></row>'
-        "</sheetData></worksheet>"
-    ).encode()
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
+    with edited(path) as parts:
+        parts["xl/worksheets/sheet1.xml"] = (
+            f'<worksheet xmlns="{xlsx._MAIN}"><sheetData>'
+            '<row r="1"><c r="A1" t="inlineStr"><is><t>Name</t></is></c></row>'
+            '<row r="12><c r="A12" t="inlineStr"><is><t>Ann</t></is></c></row>'
+            "</sheetData></worksheet>"
+        ).encode()
     assert rows_of(path)[-1] == ["Ann"]
 
 
@@ -213,18 +200,14 @@ def test_a_prefixed_sheet_holds_as_many_rows_as_it_says(tmp_path: Path) -> None:
     # `</x:row>` closes a row: it was counted as one more, and the bar showed twice the rows
     path = tmp_path / "x.xlsx"
     workbook(path, [("S", "")])
-    with zipfile.ZipFile(path) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    rows = "".join(
-        f'<x:row r="{n}"><x:c r="A{n}" t="inlineStr"><x:is><x:t>v{n}</x:t></x:is></x:c></x:row>'
-        for n in range(1, 41)
-    )
-    parts["xl/worksheets/sheet1.xml"] = (
-        f'<x:worksheet xmlns:x="{xlsx._MAIN}"><x:sheetData>{rows}</x:sheetData></x:worksheet>'
-    ).encode()
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
+    with edited(path) as parts:
+        rows = "".join(
+            f'<x:row r="{n}"><x:c r="A{n}" t="inlineStr"><x:is><x:t>v{n}</x:t></x:is></x:c></x:row>'
+            for n in range(1, 41)
+        )
+        parts["xl/worksheets/sheet1.xml"] = (
+            f'<x:worksheet xmlns:x="{xlsx._MAIN}"><x:sheetData>{rows}</x:sheetData></x:worksheet>'
+        ).encode()
     assert open_source(path).total_rows == 39
 
 
@@ -254,15 +237,11 @@ def test_cells_far_apart_cost_nothing(tmp_path: Path) -> None:
 def test_the_declared_dimension_is_not_trusted(tmp_path: Path) -> None:
     path = tmp_path / "dim.xlsx"
     workbook(path, [("S", row(1, text("A1", "Phone")) + row(2, num("A2", "5551234567")))])
-    with zipfile.ZipFile(path) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    sheet = parts["xl/worksheets/sheet1.xml"]
-    parts["xl/worksheets/sheet1.xml"] = sheet.replace(
-        b"<sheetData>", b'<dimension ref="A1:XFD1048576"/><sheetData>'
-    )
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
+    with edited(path) as parts:
+        sheet = parts["xl/worksheets/sheet1.xml"]
+        parts["xl/worksheets/sheet1.xml"] = sheet.replace(
+            b"<sheetData>", b'<dimension ref="A1:XFD1048576"/><sheetData>'
+        )
     assert open_source(path).total_rows == 1
 
 
@@ -381,14 +360,10 @@ def test_packed_shared_strings_index_like_a_list() -> None:
 )
 def test_a_sheet_is_refused_before_its_first_row(tmp_path: Path, sheet: str, message: str) -> None:
     path = workbook(tmp_path / "w.xlsx", [("S", "")])
-    with zipfile.ZipFile(path) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    parts["xl/worksheets/sheet1.xml"] = (
-        f'<worksheet xmlns="{xlsx._MAIN}"><sheetData>{sheet}</sheetData></worksheet>'
-    ).encode("utf-8", "surrogateescape")
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
+    with edited(path) as parts:
+        parts["xl/worksheets/sheet1.xml"] = (
+            f'<worksheet xmlns="{xlsx._MAIN}"><sheetData>{sheet}</sheetData></worksheet>'
+        ).encode("utf-8", "surrogateescape")
     with pytest.raises(InputError, match=message):
         open_source(path)
 
@@ -398,18 +373,14 @@ def test_parts_are_found_by_their_relationships(tmp_path: Path) -> None:
     relationships say where each part is."""
     path = workbook(tmp_path / "w.xlsx", [("S", row(1, '<c r="A1" t="s"><v>0</v></c>'))],
                     shared=["found"])  # fmt: skip
-    with zipfile.ZipFile(path) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    parts["xl/SharedStrings.xml"] = parts.pop("xl/sharedStrings.xml")
-    rels = parts["xl/_rels/workbook.xml.rels"].decode()
-    parts["xl/_rels/workbook.xml.rels"] = rels.replace(
-        "</Relationships>",
-        f'<Relationship Id="rId9" Type="{xlsx._REL_NS[0]}/sharedStrings" '
-        'Target="SharedStrings.xml"/></Relationships>',
-    ).encode()
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
+    with edited(path) as parts:
+        parts["xl/SharedStrings.xml"] = parts.pop("xl/sharedStrings.xml")
+        rels = parts["xl/_rels/workbook.xml.rels"].decode()
+        parts["xl/_rels/workbook.xml.rels"] = rels.replace(
+            "</Relationships>",
+            f'<Relationship Id="rId9" Type="{xlsx._REL_NS[0]}/sharedStrings" '
+            'Target="SharedStrings.xml"/></Relationships>',
+        ).encode()
     assert rows_of(path) == [["found"]]
 
 

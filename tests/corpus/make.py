@@ -17,7 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.corpus.xlsxparts import num, row, text, workbook
+from tests.corpus.xlsxparts import edited, num, row, text, workbook
 
 HEADER = "Name,Phone\n"
 GOOD = "Ann,+1 212 555 0100\nBob,+1 212 555 0101\n"
@@ -147,13 +147,11 @@ def _merged_header(path: Path) -> None:
         row(1, text("A1", "Name"), text("C1", "Phone"))
         + row(2, text("A2", "Ann"), text("B2", "Lee"), text("C2", "+1 212 555 0100")),
     )
-    with zipfile.ZipFile(path) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    sheet = parts["xl/worksheets/sheet1.xml"]
-    parts["xl/worksheets/sheet1.xml"] = sheet.replace(
-        b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells>'
-    )
-    _rezip(path, parts)
+    with edited(path) as parts:
+        parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(
+            b"</sheetData>",
+            b'</sheetData><mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells>',
+        )
 
 
 def _hidden(path: Path) -> None:
@@ -165,12 +163,6 @@ def _hidden(path: Path) -> None:
           + row(2, text("A2", "Bob"), text("B2", "+1 212 555 0101")))],
         hidden=["Old"],
     )  # fmt: skip
-
-
-def _rezip(path: Path, parts: dict[str, bytes]) -> None:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
 
 
 def _password(path: Path) -> None:
@@ -206,18 +198,16 @@ def _past_xfd(path: Path) -> None:
 
 def _no_sheet_part(path: Path) -> None:
     _xlsx_good(path)
-    with zipfile.ZipFile(path) as z:
-        parts = {n: z.read(n) for n in z.namelist() if "worksheets" not in n}
-    _rezip(path, parts)
+    with edited(path) as parts:
+        for name in [n for n in parts if "worksheets" in n]:
+            del parts[name]
 
 
 def _entities(path: Path) -> None:
     _xlsx_good(path)
-    with zipfile.ZipFile(path) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
     laughs = b'<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-    parts["xl/workbook.xml"] = laughs + parts["xl/workbook.xml"]
-    _rezip(path, parts)
+    with edited(path) as parts:
+        parts["xl/workbook.xml"] = laughs + parts["xl/workbook.xml"]
 
 
 def _missing_shared(path: Path) -> None:

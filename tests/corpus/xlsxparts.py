@@ -4,7 +4,8 @@ a spreadsheet program might write (or a broken one might), cell by cell."""
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -83,6 +84,18 @@ def workbook(
                     out.write(piece.encode())
                 out.write(b"</sheetData></worksheet>")
     return path
+
+
+@contextmanager
+def edited(path: Path) -> Iterator[dict[str, bytes]]:
+    """The parts of the XLSX at `path` by name, to change, add or delete: written back
+    (deflated) as they are when the block ends."""
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    yield parts
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
 
 
 def row(number: int | None, *cells: str) -> str:
