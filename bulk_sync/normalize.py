@@ -392,9 +392,15 @@ def is_valid_nsn(calling_code: int, nsn: str) -> bool:
 def normalize_email(raw: str) -> str:
     """Trimmed, lower-cased and syntax-checked; empty stays empty."""
     email = raw.strip().lower()
-    if email and not EMAIL.match(email):
+    if email and not is_email(email):
         raise Invalid(f"email {raw.strip()!r} is not an email address")
     return email
+
+
+def is_email(raw: str) -> bool:
+    """Whether `raw`, trimmed and lower-cased, reads as an email address: what
+    `normalize_email` takes (an empty one aside), without raising."""
+    return EMAIL.match(raw.strip().lower()) is not None
 
 
 def normalize_name(raw: str) -> str:
