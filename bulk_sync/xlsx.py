@@ -628,8 +628,9 @@ def _verify(archive: zipfile.ZipFile, member: str, path: Path) -> int:
                 if found is not None:
                     last = max(last, _checked_row(int(found.group(1)), path))
                     break
-            # too short to hold a whole opening counted again; long enough for <sheetData
-            tail = window[-(len(openings[0]) - 1) :] if openings else window[-64:]
+            # too short to hold a whole opening counted again; before <sheetData is found,
+            # long enough for it, whatever its prefix (nothing before it is counted)
+            tail = window[-(len(openings[0]) - 1) :] if openings else window[-4096:]
     try:
         text.decode(b"", final=True)
     except UnicodeDecodeError:

@@ -211,6 +211,22 @@ def test_a_prefixed_sheet_holds_as_many_rows_as_it_says(tmp_path: Path) -> None:
     assert open_source(path).total_rows == 39
 
 
+def test_rows_are_counted_whatever_the_prefix_of_sheet_data(tmp_path: Path) -> None:
+    # rows without `r` are counted from <sheetData on; a long prefix puts that opening
+    # across the boundary of the first block read (1 MiB): it must still be found
+    path = tmp_path / "x.xlsx"
+    workbook(path, [("S", "")])
+    prefix = "p" * 200
+    head = f'<{prefix}:worksheet xmlns:{prefix}="{xlsx._MAIN}">'
+    pad = f"<!--{' ' * ((1 << 20) - len(head) - 100 - 7)}-->"
+    rows = f"<{prefix}:row><{prefix}:c><{prefix}:v>1</{prefix}:v></{prefix}:c></{prefix}:row>"
+    with edited(path) as parts:
+        parts["xl/worksheets/sheet1.xml"] = (
+            f"{head}{pad}<{prefix}:sheetData>{rows * 30}</{prefix}:sheetData></{prefix}:worksheet>"
+        ).encode()
+    assert open_source(path).total_rows == 29
+
+
 def test_dates_in_a_1904_workbook(tmp_path: Path) -> None:
     path = workbook(
         tmp_path / "w.xlsx", [("S", row(1, num("A1", "0.5", 1), num("B1", "1", 1)))],
